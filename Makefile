@@ -1,0 +1,123 @@
+# Entry point of the series: assemble it onto Linux 6.1, build the test
+# kernel, boot it under QEMU and run the tests.  See README.md.
+#
+#   make check        lint + kernel + tests + boot + results (what CI runs)
+#   make run          build, boot, demonstrate, then a guest shell on a tty
+#   make tree / sync  developer round trip through build/linux
+#
+# Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
+# (virtio-iommu machine instead of intel-iommu), TESTS="prog ..." (run only
+# these test programs), J=N (parallel jobs).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+LINUX := $(BUILD)/linux
+J ?= $(shell echo $$(( $$(nproc) + 1 )))
+KASAN ?= 0
+IOMMU ?= intel
+TESTS ?=
+
+ifeq ($(KASAN),1)
+OBJ := $(BUILD)/obj-kasan
+FRAGMENTS := $(TOP)/testbed/kernel.config $(TOP)/testbed/kasan.config
+else
+OBJ := $(BUILD)/obj
+FRAGMENTS := $(TOP)/testbed/kernel.config
+endif
+
+CCACHE := $(shell command -v ccache 2>/dev/null)
+KCC := $(if $(CCACHE),ccache gcc,gcc)
+# Fixed build identity: reproducible images, and ccache hits on init/.
+KMAKE := $(MAKE) -C $(LINUX) O=$(OBJ) ARCH=x86_64 CC="$(KCC)" \
+	KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=testbed \
+	KBUILD_BUILD_TIMESTAMP="2024-01-01 00:00:00 UTC"
+STAGE := $(TOP)/mk/stage.sh
+
+# Debian packages the build and the test rig need.
+PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
+	xz-utils python3 rsync qemu-system-x86 busybox-static sparse \
+	coccinelle ccache linux-source-6.1
+
+.PHONY: help deps tree sync config kernel tests initramfs lint boot check \
+	run clean distclean FORCE
+
+help:
+	@sed -n '2,13s/^# \{0,1\}//p' $(TOP)/Makefile
+
+# Install what is missing; nothing happens when everything is there.
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+			--no-install-recommends $$missing; \
+	fi
+
+tree: deps
+	@$(STAGE) tree python3 $(TOP)/mk/series.py tree
+
+sync:
+	@python3 $(TOP)/mk/series.py sync
+
+# The kernel configuration: tinyconfig + kvm_guest.config + fragments,
+# generated in a scratch directory and copied over only when it changes,
+# so that an unchanged configuration rebuilds nothing.
+config: tree
+	@$(STAGE) config $(TOP)/mk/config.sh $(LINUX) $(OBJ) $(FRAGMENTS)
+
+kernel: config
+	@$(STAGE) kernel $(KMAKE) -s -j$(J) bzImage modules headers
+	@rm -rf $(OBJ)/modroot
+	@$(KMAKE) -s INSTALL_MOD_PATH=$(OBJ)/modroot INSTALL_MOD_STRIP=1 \
+		modules_install
+	@echo "kernel: $(OBJ)/arch/x86/boot/bzImage"
+
+tests: kernel
+	@$(STAGE) tests $(MAKE) -s -C $(TOP)/testbed -f build.mk tests \
+		LINUX=$(LINUX) OBJ=$(OBJ) OUT=$(BUILD)/tests
+
+initramfs: tests
+	@$(STAGE) initramfs $(TOP)/testbed/mkinitramfs.sh $(OBJ) \
+		$(BUILD)/tests $(BUILD)/initramfs
+
+lint: tree
+	@$(STAGE) lint python3 $(TOP)/mk/lint.py $(LINUX) $(BUILD)/obj-lint \
+		$(BUILD)/lint.tap $(FRAGMENTS)
+
+boot: initramfs
+	@rm -f $(BUILD)/stages.boot
+	@$(STAGE) boot $(TOP)/testbed/qemu.sh --mode check --iommu $(IOMMU) \
+		--kernel $(OBJ)/arch/x86/boot/bzImage \
+		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
+		--out $(BUILD)/run --tests "$(TESTS)"
+
+# Lint findings are reported as failed tests rather than stopping the run,
+# so that one check shows everything; the closing line comes last.
+check:
+	@rm -f $(BUILD)/stages.log $(BUILD)/lint.tap
+	@$(MAKE) -s lint || true
+	@$(MAKE) -s boot
+	@$(STAGE) --summary
+	@python3 $(TOP)/testbed/results.py --lint $(BUILD)/lint.tap $(BUILD)/run
+
+run: initramfs
+	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \
+		--kernel $(OBJ)/arch/x86/boot/bzImage \
+		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
+		--out $(BUILD)/run-demo
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \
+		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo
+
+distclean:
+	rm -rf $(BUILD)

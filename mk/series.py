@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Assemble the series onto the base kernel, and write edits back.
+
+The repository holds the series in two forms:
+  - files the series adds, at their kernel paths at the repository root;
+  - changes to base files, as patches in patches/, in the order of
+    patches/series.
+
+  series.py tree   assemble build/linux: a git work tree whose first commit
+                   (tag "base") is the pristine base, then one commit per
+                   patch, then one commit with the new files.  Only files
+                   whose content changes are rewritten, so kbuild rebuilds
+                   only what changed.
+  series.py sync   write build/linux back: new files are copied to the
+                   repository, each patch is regenerated from its commit
+                   (plus uncommitted edits of files it touches), and new
+                   commits become new patches appended to the series.
+  series.py changed  print the new files and the changed lines of patched
+                   base files (JSON), for the lint.
+  series.py version  print the base version.
+
+Nothing in build/linux is touched when a patch does not apply: the whole
+series is first applied to a scratch index.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(REPO, 'build')
+LINUX = os.path.join(BUILD, 'linux')
+PATCHES = os.path.join(REPO, 'patches')
+TARBALL = os.environ.get('BASE_TARBALL', '/usr/src/linux-source-6.1.tar.xz')
+BASE_PKG = 'linux-source-6.1'
+
+# Top-level directories of the repository that are not kernel paths.
+NOT_KERNEL = {'patches', 'testbed', 'mk', 'build', '.ci', '.git'}
+
+FIXED_DATE = '1700000000 +0000'
+ASSEMBLER = ('series assembly', 'series@localhost')
+TRAILER_PATCH = 'Series-Patch: '
+TRAILER_NEW = 'Series-New-Files: yes'
+
+
+class Fail(Exception):
+    pass
+
+
+def git(*args, cwd=LINUX, env=None, input=None, check=True):
+    full_env = dict(os.environ)
+    full_env.update({
+        'GIT_AUTHOR_DATE': FIXED_DATE, 'GIT_COMMITTER_DATE': FIXED_DATE,
+        'GIT_COMMITTER_NAME': ASSEMBLER[0],
+        'GIT_COMMITTER_EMAIL': ASSEMBLER[1],
+    })
+    if env:
+        full_env.update(env)
+    p = subprocess.run(['git', *args], cwd=cwd, env=full_env, input=input,
+                       capture_output=True, text=True)
+    if check and p.returncode:
+        raise Fail(f'git {" ".join(args)} failed:\n{p.stderr.strip()}')
+    return p.stdout if check else p
+
+
+def base_version(src):
+    vals = {}
+    with open(os.path.join(src, 'Makefile')) as f:
+        for line in f:
+            m = re.match(r'^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION) = ?(.*)$',
+                         line)
+            if m:
+                vals[m.group(1)] = m.group(2).strip()
+            if len(vals) == 4:
+                break
+    ver = '%s.%s.%s%s' % (vals['VERSION'], vals['PATCHLEVEL'],
+                          vals['SUBLEVEL'], vals.get('EXTRAVERSION', ''))
+    p = subprocess.run(['dpkg-query', '-W', '-f=${Version}', BASE_PKG],
+                       capture_output=True, text=True)
+    pkg = p.stdout.strip() if p.returncode == 0 else 'unknown'
+    return ver, pkg
+
+
+def ensure_base():
+    if os.path.isdir(os.path.join(LINUX, '.git')):
+        p = git('rev-parse', '-q', '--verify', 'refs/tags/base^{commit}',
+                check=False)
+        if p.returncode == 0:
+            return
+    if not os.path.exists(TARBALL):
+        raise Fail(f'{TARBALL} is missing: install {BASE_PKG}')
+    print(f'series: extracting {TARBALL} into build/linux (once)')
+    shutil.rmtree(LINUX, ignore_errors=True)
+    tmp = tempfile.mkdtemp(prefix='extract.', dir=BUILD)
+    subprocess.run(['tar', '-xf', TARBALL, '-C', tmp], check=True)
+    (top,) = os.listdir(tmp)
+    os.rename(os.path.join(tmp, top), LINUX)
+    os.rmdir(tmp)
+    ver, pkg = base_version(LINUX)
+    git('init', '-q', '-b', 'series')
+    for k, v in (('gc.auto', '0'), ('core.autocrlf', 'false')):
+        git('config', k, v)
+    # Commits made in build/linux carry the developer's identity.
+    for k in ('user.name', 'user.email'):
+        p = git('config', k, cwd=REPO, check=False)
+        if p.returncode == 0:
+            git('config', k, p.stdout.strip())
+    git('add', '-A', '-f', '.')
+    git('commit', '-q', '-m',
+        f'Linux {ver}\n\nBase of the series: Debian {BASE_PKG} {pkg}.',
+        env={'GIT_AUTHOR_NAME': ASSEMBLER[0],
+             'GIT_AUTHOR_EMAIL': ASSEMBLER[1]})
+    git('tag', 'base')
+
+
+def read_series():
+    names = []
+    path = os.path.join(PATCHES, 'series')
+    if not os.path.exists(path):
+        return names
+    with open(path) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                names.append(line)
+    return names
+
+
+def parse_patch(path):
+    """Return (author, subject, body) of a patch file."""
+    with open(path) as f:
+        text = f.read()
+    head = text.split('\n---\n', 1)[0]
+    head = head.split('\ndiff --git ', 1)[0]
+    author = None
+    subject = None
+    lines = head.split('\n')
+    i = 0
+    while i < len(lines) and lines[i]:
+        m = re.match(r'^From: (.*)$', lines[i])
+        if m:
+            author = m.group(1).strip()
+        m = re.match(r'^Subject: (?:\[PATCH[^\]]*\] )?(.*)$', lines[i])
+        if m:
+            subject = m.group(1).strip()
+        i += 1
+    body = '\n'.join(lines[i:]).strip('\n')
+    name = os.path.basename(path)
+    if not author or not subject:
+        raise Fail(f'{name}: needs "From:" and "Subject:" header lines')
+    m = re.match(r'^(.*?)\s*<([^>]*)>$', author)
+    if not m:
+        raise Fail(f'{name}: "From:" must be "Name <email>"')
+    return (m.group(1), m.group(2)), subject, body
+
+
+def show_failed_hunk(patch, err):
+    """Print the hunk git apply could not place."""
+    m = re.search(r'patch failed: (.*):(\d+)', err)
+    if not m:
+        return
+    fname, line = m.group(1), int(m.group(2))
+    with open(patch) as f:
+        text = f.read().split('\n')
+    cur = None
+    out = None
+    for t in text:
+        if t.startswith('diff --git '):
+            if out:
+                break
+            cur = t.split(' b/', 1)[-1]
+        elif t.startswith('@@'):
+            if out:
+                break
+            h = re.match(r'^@@ -(\d+)', t)
+            if cur == fname and h and int(h.group(1)) == line:
+                out = [t]
+        elif out is not None:
+            out.append(t)
+    if out:
+        print(f'failing hunk in {fname}:', file=sys.stderr)
+        print('\n'.join(out).rstrip('\n'), file=sys.stderr)
+
+
+def new_files():
+    """The repository's files at kernel paths, relative to the root."""
+    out = subprocess.run(['git', 'ls-files', '--cached', '--others',
+                          '--exclude-standard', '-z'], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    files = []
+    for path in out.split('\0'):
+        if not path or path.split('/', 1)[0] in NOT_KERNEL or '/' not in path:
+            continue
+        if os.path.isfile(os.path.join(REPO, path)):
+            files.append(path)
+    return sorted(files)
+
+
+def base_paths():
+    out = git('ls-tree', '-r', '-z', '--name-only', 'base')
+    return set(p for p in out.split('\0') if p)
+
+
+def snapshot_tree():
+    """The tree of build/linux's work tree, uncommitted changes included."""
+    with tempfile.TemporaryDirectory() as d:
+        idx = os.path.join(d, 'index')
+        shutil.copy(os.path.join(LINUX, '.git', 'index'), idx)
+        env = {'GIT_INDEX_FILE': idx}
+        git('add', '-A', '.', env=env)
+        return git('write-tree', env=env).strip()
+
+
+def tree_of(rev):
+    return git('rev-parse', f'{rev}^{{tree}}').strip()
+
+
+def state_file():
+    return os.path.join(LINUX, '.git', 'series-assembled')
+
+
+def assemble():
+    """Build the series commits in a scratch index; return the last one."""
+    base = set()
+    with tempfile.TemporaryDirectory() as d:
+        env = {'GIT_INDEX_FILE': os.path.join(d, 'index')}
+        git('read-tree', 'base', env=env)
+        parent = git('rev-parse', 'base').strip()
+        for name in read_series():
+            path = os.path.join(PATCHES, name)
+            if not os.path.exists(path):
+                raise Fail(f'patches/series names {name}, which is missing')
+            (aname, amail), subject, body = parse_patch(path)
+            p = git('apply', '--cached', '--whitespace=nowarn', path,
+                    env=env, check=False)
+            if p.returncode:
+                print(p.stderr.rstrip(), file=sys.stderr)
+                show_failed_hunk(path, p.stderr)
+                raise Fail(f'patch {name} does not apply: the tree was '
+                           'left as it was')
+            tree = git('write-tree', env=env).strip()
+            msg = f'{subject}\n\n{body}\n\n{TRAILER_PATCH}{name}\n'
+            parent = git('commit-tree', tree, '-p', parent, input=msg,
+                         env={**env, 'GIT_AUTHOR_NAME': aname,
+                              'GIT_AUTHOR_EMAIL': amail}).strip()
+        files = new_files()
+        if files:
+            base = base_paths()
+        clash = [f for f in files if f in base]
+        if clash:
+            raise Fail('these files exist in the base; change them with a '
+                       'patch instead:\n  ' + '\n  '.join(clash))
+        if files:
+            blobs = git('hash-object', '-w', '--stdin-paths',
+                        input='\n'.join(os.path.join(REPO, f)
+                                        for f in files) + '\n').split()
+            info = ''
+            for f, blob in zip(files, blobs):
+                mode = '100755' if os.access(os.path.join(REPO, f),
+                                             os.X_OK) else '100644'
+                info += f'{mode} {blob}\t{f}\n'
+            git('update-index', '--add', '--index-info', input=info, env=env)
+        tree = git('write-tree', env=env).strip()
+        msg = ('series: new files\n\nThe files the series adds, as they are '
+               f'in the repository.\n\n{TRAILER_NEW}\n')
+        return git('commit-tree', tree, '-p', parent, input=msg,
+                   env={**env, 'GIT_AUTHOR_NAME': ASSEMBLER[0],
+                        'GIT_AUTHOR_EMAIL': ASSEMBLER[1]}).strip()
+
+
+def cmd_tree(force):
+    os.makedirs(BUILD, exist_ok=True)
+    ensure_base()
+    ver, pkg = base_version(LINUX)
+    print(f'series: base Linux {ver} (Debian {BASE_PKG} {pkg}), '
+          f'{len(read_series())} patches, {len(new_files())} new files')
+    final = assemble()
+    final_tree = tree_of(final)
+    git('update-index', '-q', '--refresh', check=False)
+    work = snapshot_tree()
+    last = None
+    if os.path.exists(state_file()):
+        with open(state_file()) as f:
+            last = f.read().strip() or None
+    last_tree = tree_of(last) if last else tree_of('HEAD')
+    if work == final_tree:
+        git('reset', '-q', '--mixed', final)
+    elif work == last_tree or force:
+        git('reset', '-q', '--hard', final)
+        git('clean', '-q', '-f', '-d')
+    else:
+        raise Fail('build/linux has changes that are not in the repository:\n'
+                   '  write them back with "make sync", or throw them away '
+                   'with "make tree FORCE=1"')
+    with open(state_file(), 'w') as f:
+        f.write(final + '\n')
+
+
+def trailer_value(msg, key):
+    for line in msg.split('\n'):
+        if line.startswith(key):
+            return line[len(key):].strip()
+    return None
+
+
+def slug(subject, taken):
+    """A patch file name from a subject, as git format-patch makes them."""
+    s = re.sub(r'[^A-Za-z0-9]+', '-', subject).strip('-').lower()
+    if len(s) > 52:
+        s = s[:52].rsplit('-', 1)[0]
+    s = s or 'patch'
+    name = s + '.patch'
+    n = 2
+    while name in taken:
+        name = f'{s}-{n}.patch'
+        n += 1
+    return name
+
+
+def format_patch(commit, pre, post, paths, msg):
+    author = git('show', '-s', '--format=%an <%ae>', commit).strip()
+    lines = msg.rstrip('\n').split('\n')
+    lines = [ln for ln in lines if not ln.startswith(TRAILER_PATCH)]
+    subject = lines[0]
+    body = '\n'.join(lines[1:]).strip('\n')
+    stat = git('diff', '--stat=72', '--summary', pre, post, '--', *paths)
+    diff = git('diff', '--no-color', '--no-ext-diff', '--binary', pre, post,
+               '--', *paths)
+    return (f'From: {author}\nSubject: [PATCH] {subject}\n\n{body}\n---\n'
+            f'{stat}\n{diff}')
+
+
+def cmd_sync():
+    ensure_base()
+    if not os.path.exists(state_file()):
+        raise Fail('build/linux was not assembled by "make tree"')
+    base = base_paths()
+    work = snapshot_tree()
+    head = git('rev-parse', 'HEAD').strip()
+    chain = git('rev-list', '--reverse', 'base..HEAD').split()
+    # Uncommitted changes to base files go to the last commit touching them.
+    delta = [ln.split('\t', 1) for ln in
+             git('diff-tree', '-r', '--name-status', '--no-renames', head,
+                 work).splitlines() if ln]
+    delta = [(st, p) for st, p in delta if p in base]
+    units = []          # (commit, name, paths)
+    taken = set(read_series())
+    for c in chain:
+        msg = git('show', '-s', '--format=%B', c)
+        if TRAILER_NEW in msg:
+            continue
+        touched = [p for p in git('diff-tree', '-r', '--no-commit-id',
+                                  '--name-only', '--no-renames', c).split('\n')
+                   if p in base]
+        name = trailer_value(msg, TRAILER_PATCH)
+        if not name:
+            if not touched:
+                continue
+            name = slug(msg.split('\n', 1)[0], taken)
+            taken.add(name)
+        units.append([c, name, touched, msg, {}])
+    orphans = []
+    for st, p in delta:
+        owner = None
+        for u in units:
+            if p in u[2]:
+                owner = u
+        if owner is None:
+            orphans.append(p)
+        else:
+            owner[4][p] = st
+    if orphans:
+        raise Fail('no patch touches these changed base files; commit them '
+                   'in build/linux (the commit message becomes the patch '
+                   'description) and run "make sync" again:\n  ' +
+                   '\n  '.join(orphans))
+    written = []
+    for c, name, touched, msg, extra in units:
+        post = tree_of(c)
+        if extra:
+            with tempfile.TemporaryDirectory() as d:
+                env = {'GIT_INDEX_FILE': os.path.join(d, 'index')}
+                git('read-tree', c, env=env)
+                info = ''
+                for p, st in extra.items():
+                    if st == 'D':
+                        info += f'0 {"0" * 40}\t{p}\n'
+                    else:
+                        mode, _, blob = git('ls-tree', work, '--', p).split(
+                            '\t', 1)[0].split()
+                        info += f'{mode} {blob}\t{p}\n'
+                git('update-index', '--index-info', input=info, env=env)
+                post = git('write-tree', env=env).strip()
+        paths = sorted(set(touched) | set(extra))
+        text = format_patch(c, f'{c}^', post, paths, msg)
+        path = os.path.join(PATCHES, name)
+        old = open(path).read() if os.path.exists(path) else None
+        if old != text:
+            os.makedirs(PATCHES, exist_ok=True)
+            with open(path, 'w') as f:
+                f.write(text)
+            print(f'sync: wrote patches/{name}')
+        written.append(name)
+    for name in read_series():
+        if name not in written:
+            os.remove(os.path.join(PATCHES, name))
+            print(f'sync: removed patches/{name}')
+    series = os.path.join(PATCHES, 'series')
+    comments = []
+    if os.path.exists(series):
+        comments = [ln for ln in open(series) if ln.startswith('#')]
+    new_text = ''.join(comments) + ''.join(n + '\n' for n in written)
+    if not os.path.exists(series) or open(series).read() != new_text:
+        with open(series, 'w') as f:
+            f.write(new_text)
+        print('sync: wrote patches/series')
+    # New files: everything in the work tree that the base does not have.
+    listing = git('ls-tree', '-r', '-z', work).split('\0')
+    keep = set()
+    for ent in listing:
+        if not ent:
+            continue
+        meta, p = ent.split('\t', 1)
+        if p in base:
+            continue
+        mode, _, blob = meta.split()
+        keep.add(p)
+        data = subprocess.run(['git', 'cat-file', 'blob', blob], cwd=LINUX,
+                              capture_output=True, check=True).stdout
+        dst = os.path.join(REPO, p)
+        if os.path.exists(dst) and open(dst, 'rb').read() == data:
+            continue
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, 'wb') as f:
+            f.write(data)
+        os.chmod(dst, 0o755 if mode == '100755' else 0o644)
+        print(f'sync: wrote {p}')
+    for p in new_files():
+        if p not in keep:
+            os.remove(os.path.join(REPO, p))
+            print(f'sync: removed {p}')
+
+
+def cmd_changed():
+    """New files and, for patched base files, the changed line ranges."""
+    base = base_paths()
+    head = open(state_file()).read().strip()
+    out = {'new': [], 'patched': {}}
+    for p in git('diff-tree', '-r', '--name-only', '--no-renames',
+                 '--diff-filter=AM', 'base', head).split('\n'):
+        if p and p not in base:
+            out['new'].append(p)
+    cur = None
+    for line in git('diff', '-U0', '--no-renames', 'base', head).split('\n'):
+        if line.startswith('+++ '):
+            cur = line[6:] if line.startswith('+++ b/') else None
+            if cur not in base:
+                cur = None
+            continue
+        m = re.match(r'^@@ -\S+ \+(\d+)(?:,(\d+))? @@', line)
+        if m and cur:
+            start, count = int(m.group(1)), int(m.group(2) or 1)
+            if count:
+                out['patched'].setdefault(cur, []).append(
+                    [start, start + count - 1])
+    for p in out['patched']:
+        out['patched'].setdefault(p, [])
+    json.dump(out, sys.stdout, indent=1)
+    print()
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        sys.exit(2)
+    cmd = sys.argv[1]
+    try:
+        if cmd == 'tree':
+            cmd_tree(os.environ.get('FORCE') == '1')
+        elif cmd == 'sync':
+            cmd_sync()
+        elif cmd == 'changed':
+            cmd_changed()
+        elif cmd == 'version':
+            ver, pkg = base_version(LINUX)
+            print(f'Linux {ver} (Debian {BASE_PKG} {pkg})')
+        else:
+            print(__doc__)
+            sys.exit(2)
+    except Fail as e:
+        print(f'series: {e}', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers for the VFIO device tests; see vfio_util.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "vfio_util.h"
+
+#define PCI_DEVICES	"/sys/bus/pci/devices"
+
+/* Register layout of QEMU's edu device (hw/misc/edu.c). */
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_RUN		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_ID_MAGIC		0xed
+/* Where the device's own 4 KiB buffer sits in its DMA address space. */
+#define EDU_BUF_ADDR		0x40000
+#define EDU_BUF_SIZE		4096
+
+#define log(fmt, ...)	fprintf(stderr, "# " fmt "\n", ##__VA_ARGS__)
+
+bool testbed_required(void)
+{
+	const char *v = getenv("TESTBED");
+
+	return v && !strcmp(v, "1");
+}
+
+int sysfs_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	buf[n] = 0;
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	return 0;
+}
+
+int sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static unsigned long sysfs_read_ul(const char *bdf, const char *attr)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/%s", bdf, attr);
+	if (sysfs_read(path, buf, sizeof(buf)))
+		return ~0UL;
+	return strtoul(buf, NULL, 0);
+}
+
+static int bdf_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int pci_find(uint16_t vendor, uint16_t device, char (*bdfs)[BDF_LEN], int max)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(PCI_DEVICES);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= BDF_LEN)
+			continue;
+		if (sysfs_read_ul(de->d_name, "vendor") != vendor ||
+		    sysfs_read_ul(de->d_name, "device") != device)
+			continue;
+		if (n < max)
+			strcpy(bdfs[n], de->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(bdfs, n < max ? n : max, BDF_LEN, bdf_cmp);
+	return n;
+}
+
+int pci_bus_of(const char *bdf)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -EINVAL;
+	return bus;
+}
+
+int pci_driver_of(const char *bdf, char *drv, size_t len)
+{
+	char path[256], link[256];
+	const char *name;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		drv[0] = 0;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	link[n] = 0;
+	name = strrchr(link, '/');
+	snprintf(drv, len, "%s", name ? name + 1 : link);
+	return 0;
+}
+
+int pci_unbind(const char *bdf)
+{
+	char path[256], drv[64];
+	int ret;
+
+	ret = pci_driver_of(bdf, drv, sizeof(drv));
+	if (ret || !drv[0])
+		return ret;
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
+	return sysfs_write(path, bdf);
+}
+
+int pci_probe(const char *bdf)
+{
+	return sysfs_write("/sys/bus/pci/drivers_probe", bdf);
+}
+
+/*
+ * Bind @bdf to @driver through driver_override, or back to the driver the
+ * kernel would choose when @driver is NULL.  Returns 0 when the device ends
+ * up bound to the driver asked for, -EBUSY when the probe did not bind it.
+ */
+int pci_bind(const char *bdf, const char *driver)
+{
+	char path[256], drv[64];
+	int ret;
+
+	ret = pci_driver_of(bdf, drv, sizeof(drv));
+	if (ret)
+		return ret;
+	if (driver && !strcmp(drv, driver))
+		return 0;
+	if (drv[0]) {
+		ret = pci_unbind(bdf);
+		if (ret)
+			return ret;
+	}
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
+	ret = sysfs_write(path, driver ? driver : "\n");
+	if (ret)
+		return ret;
+	/* A probe that binds nothing is not an error for drivers_probe. */
+	pci_probe(bdf);
+	ret = pci_driver_of(bdf, drv, sizeof(drv));
+	if (ret)
+		return ret;
+	if (driver && strcmp(drv, driver)) {
+		log("%s: probing %s did not bind it", bdf, driver);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int iommu_group_of(const char *bdf)
+{
+	char path[256], link[256];
+	const char *name;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	name = strrchr(link, '/');
+	return atoi(name ? name + 1 : link);
+}
+
+int iommu_group_devices(int group, char (*bdfs)[BDF_LEN], int max)
+{
+	char path[256];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices",
+		 group);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= BDF_LEN)
+			continue;
+		if (n < max)
+			strcpy(bdfs[n], de->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(bdfs, n < max ? n : max, BDF_LEN, bdf_cmp);
+	return n;
+}
+
+static int edu_find_on(bool root_bus, char *bdf)
+{
+	char bdfs[8][BDF_LEN];
+	int i, n;
+
+	n = pci_find(EDU_VENDOR, EDU_DEVICE, bdfs, 8);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && i < 8; i++) {
+		if ((pci_bus_of(bdfs[i]) == 0) == root_bus) {
+			strcpy(bdf, bdfs[i]);
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+int edu_find_root(char *bdf)
+{
+	return edu_find_on(true, bdf);
+}
+
+int edu_find_bridged(char *bdf)
+{
+	return edu_find_on(false, bdf);
+}
+
+int vfio_group_open(const char *bdf)
+{
+	char path[64];
+	int group, fd;
+
+	group = iommu_group_of(bdf);
+	if (group < 0)
+		return group;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		log("open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	int ret;
+
+	v->container = v->group = v->device = -1;
+	v->container = open("/dev/vfio/vfio", O_RDWR);
+	if (v->container < 0) {
+		ret = -errno;
+		log("open /dev/vfio/vfio: %s", strerror(errno));
+		goto err;
+	}
+	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		ret = -EOPNOTSUPP;
+		log("the container does not offer VFIO_TYPE1v2_IOMMU");
+		goto err;
+	}
+	v->group = vfio_group_open(bdf);
+	if (v->group < 0) {
+		ret = v->group;
+		goto err;
+	}
+	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &status)) {
+		ret = -errno;
+		goto err;
+	}
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		ret = -EPERM;
+		log("the group of %s is not viable", bdf);
+		goto err;
+	}
+	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container)) {
+		ret = -errno;
+		log("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+		goto err;
+	}
+	if (ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		ret = -errno;
+		log("VFIO_SET_IOMMU: %s", strerror(errno));
+		goto err;
+	}
+	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (v->device < 0) {
+		ret = -errno;
+		log("VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
+		goto err;
+	}
+	return 0;
+err:
+	vfio_type1_close(v);
+	return ret;
+}
+
+void vfio_type1_close(struct vfio_type1 *v)
+{
+	if (v->device >= 0)
+		close(v->device);
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);
+	v->container = v->group = v->device = -1;
+}
+
+int vfio_type1_map(struct vfio_type1 *v, void *vaddr, uint64_t iova,
+		   uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
+		     uint64_t *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+
+	if (ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	if (unmapped)
+		*unmapped = unmap.size;
+	return 0;
+}
+
+static uint32_t edu_read32(struct edu *edu, unsigned int reg)
+{
+	return *(volatile uint32_t *)(edu->bar0 + reg);
+}
+
+static void edu_write32(struct edu *edu, unsigned int reg, uint32_t val)
+{
+	*(volatile uint32_t *)(edu->bar0 + reg) = val;
+}
+
+static void edu_write64(struct edu *edu, unsigned int reg, uint64_t val)
+{
+	*(volatile uint64_t *)(edu->bar0 + reg) = val;
+}
+
+static int pci_config_rw(int device_fd, bool write, void *buf, size_t len,
+			 off_t pos)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	ssize_t n;
+
+	if (ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	if (write)
+		n = pwrite(device_fd, buf, len, info.offset + pos);
+	else
+		n = pread(device_fd, buf, len, info.offset + pos);
+	if (n != (ssize_t)len)
+		return n < 0 ? -errno : -EIO;
+	return 0;
+}
+
+/*
+ * Map BAR0 of the edu behind @device_fd (a VFIO device fd, however it was
+ * obtained), turn on memory decoding and bus mastering, and check that the
+ * device answers as an edu does.
+ */
+int edu_open(struct edu *edu, int device_fd, const char *bdf)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	uint16_t cmd;
+	void *bar;
+	int ret;
+
+	memset(edu, 0, sizeof(*edu));
+	edu->device_fd = device_fd;
+	snprintf(edu->bdf, sizeof(edu->bdf), "%s", bdf);
+	if (ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_MMAP) || !info.size)
+		return -ENODEV;
+	bar = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   device_fd, info.offset);
+	if (bar == MAP_FAILED)
+		return -errno;
+	edu->bar0 = bar;
+	edu->bar0_size = info.size;
+
+	ret = pci_config_rw(device_fd, false, &cmd, sizeof(cmd), PCI_COMMAND);
+	if (ret)
+		goto err;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	ret = pci_config_rw(device_fd, true, &cmd, sizeof(cmd), PCI_COMMAND);
+	if (ret)
+		goto err;
+
+	if ((edu_read32(edu, EDU_REG_ID) & 0xff) != EDU_ID_MAGIC) {
+		log("%s: BAR0 does not identify as an edu", bdf);
+		ret = -ENODEV;
+		goto err;
+	}
+	edu_write32(edu, EDU_REG_LIVENESS, 0x5a5aa5a5);
+	if (edu_read32(edu, EDU_REG_LIVENESS) != ~0x5a5aa5a5U) {
+		log("%s: the edu liveness check failed", bdf);
+		ret = -EIO;
+		goto err;
+	}
+	return 0;
+err:
+	edu_close(edu);
+	return ret;
+}
+
+void edu_close(struct edu *edu)
+{
+	if (edu->bar0)
+		munmap((void *)edu->bar0, edu->bar0_size);
+	edu->bar0 = NULL;
+}
+
+static int edu_wait_idle(struct edu *edu)
+{
+	struct timespec ts = { .tv_nsec = 1000000 };
+	int ms;
+
+	for (ms = 0; ms < EDU_DMA_TIMEOUT_MS; ms++) {
+		if (!(edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_RUN))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	log("%s: the edu DMA did not finish in %d ms", edu->bdf,
+	    EDU_DMA_TIMEOUT_MS);
+	return -ETIMEDOUT;
+}
+
+static int edu_dma(struct edu *edu, uint64_t iova, uint32_t off,
+		   uint32_t len, bool to_ram)
+{
+	int ret;
+
+	/* QEMU 7.2 aborts on a transfer that ends at the buffer's end. */
+	if (!len || off > EDU_DMA_MAX || len > EDU_DMA_MAX - off)
+		return -EINVAL;
+	ret = edu_wait_idle(edu);
+	if (ret)
+		return ret;
+	edu_write64(edu, EDU_REG_DMA_SRC, to_ram ? EDU_BUF_ADDR + off : iova);
+	edu_write64(edu, EDU_REG_DMA_DST, to_ram ? iova : EDU_BUF_ADDR + off);
+	edu_write64(edu, EDU_REG_DMA_COUNT, len);
+	edu_write32(edu, EDU_REG_DMA_CMD,
+		    EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0));
+	return edu_wait_idle(edu);
+}
+
+/* Copy @len bytes at @off of the edu's buffer to @iova. */
+int edu_dma_to_ram(struct edu *edu, uint64_t iova, uint32_t off, uint32_t len)
+{
+	return edu_dma(edu, iova, off, len, true);
+}
+
+/* Copy @len bytes at @iova into the edu's buffer at @off. */
+int edu_dma_from_ram(struct edu *edu, uint64_t iova, uint32_t off,
+		     uint32_t len)
+{
+	return edu_dma(edu, iova, off, len, false);
+}
+
+int kmsg_mark(struct kmsg_mark *mark)
+{
+	mark->fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (mark->fd < 0)
+		return -errno;
+	if (lseek(mark->fd, 0, SEEK_END) < 0) {
+		close(mark->fd);
+		mark->fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+void kmsg_close(struct kmsg_mark *mark)
+{
+	if (mark->fd >= 0)
+		close(mark->fd);
+	mark->fd = -1;
+}
+
+/*
+ * Read the kernel log records written since @mark (or since the last read)
+ * until one contains any of @needles, waiting up to a second for late
+ * ones.  The message of the matching record is copied to @line.
+ */
+static bool kmsg_scan(struct kmsg_mark *mark, const char *const *needles,
+		      int count, char *line, size_t len)
+{
+	struct timespec ts = { .tv_nsec = 10000000 };
+	char rec[2048];
+	int idle = 0, i;
+	ssize_t n;
+
+	while (idle < 100) {
+		n = read(mark->fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EAGAIN) {
+			idle++;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			return false;
+		rec[n] = 0;
+		for (i = 0; i < count; i++) {
+			const char *msg = strchr(rec, ';');
+
+			if (!strstr(rec, needles[i]))
+				continue;
+			snprintf(line, len, "%s", msg ? msg + 1 : rec);
+			line[strcspn(line, "\n")] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
+	       size_t len)
+{
+	char buf[2048];
+
+	return kmsg_scan(mark, &needle, 1, line ? line : buf,
+			 line ? len : sizeof(buf));
+}
+
+/*
+ * Did the IOMMU driver report a DMA fault from @bdf since @mark?  Knows the
+ * messages of the intel (DMAR) and virtio-iommu drivers.
+ */
+bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf)
+{
+	unsigned int dom, bus, dev, fn;
+	char intel[64], virtio[64], line[2048];
+	const char *needles[] = { intel, virtio };
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return false;
+	snprintf(intel, sizeof(intel), "Request device [%02x:%02x.%d] fault",
+		 bus, dev, fn);
+	snprintf(virtio, sizeof(virtio), "fault from EP %u ",
+		 bus << 8 | dev << 3 | fn);
+	if (!kmsg_scan(mark, needles, 2, line, sizeof(line)))
+		return false;
+	log("IOMMU fault: %s", line);
+	return true;
+}

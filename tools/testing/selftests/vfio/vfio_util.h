@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the VFIO device tests: PCI devices in sysfs, IOMMU groups,
+ * the VFIO type1 container, and QEMU's "edu" device, which does DMA.
+ *
+ * The edu device (PCI 1234:11e8) has a 4 KiB buffer that it copies to or
+ * from an IOVA on command.  Its transfers finish after a 100 ms timer and
+ * it cannot report a failed one, so a DMA the IOMMU blocked is told apart
+ * by its effect: the target memory is left untouched and the IOMMU driver
+ * logs a fault naming the device (edu_fault_seen()).
+ */
+#ifndef SELFTESTS_VFIO_UTIL_H
+#define SELFTESTS_VFIO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EDU_VENDOR		0x1234
+#define EDU_DEVICE		0x11e8
+#define E1000_VENDOR		0x8086
+#define E1000_DEVICE		0x100e
+
+/* Largest transfer QEMU 7.2's edu takes (a full 4096 aborts QEMU). */
+#define EDU_DMA_MAX		4095
+#define EDU_DMA_TIMEOUT_MS	5000
+
+#define BDF_LEN			16
+
+/* TESTBED=1 in the environment: the test machine's devices must exist. */
+bool testbed_required(void);
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * In a test: go on when @cond holds; otherwise skip the test, or fail it
+ * on the test machine, where @what must be present.
+ */
+#define NEED(cond, what)						\
+	do {								\
+		if (!(cond)) {						\
+			if (testbed_required())				\
+				ASSERT_TRUE(cond) TH_LOG("no %s", what); \
+			SKIP(return, "no %s", what);			\
+		}							\
+	} while (0)
+#endif
+
+int sysfs_read(const char *path, char *buf, size_t len);
+int sysfs_write(const char *path, const char *val);
+
+int pci_find(uint16_t vendor, uint16_t device, char (*bdfs)[BDF_LEN],
+	     int max);
+int pci_bus_of(const char *bdf);
+int pci_driver_of(const char *bdf, char *drv, size_t len);
+int pci_bind(const char *bdf, const char *driver);
+int pci_unbind(const char *bdf);
+int pci_probe(const char *bdf);
+int iommu_group_of(const char *bdf);
+int iommu_group_devices(int group, char (*bdfs)[BDF_LEN], int max);
+
+int edu_find_root(char *bdf);
+int edu_find_bridged(char *bdf);
+
+/* A device, its group and a type1 container, opened the legacy way. */
+struct vfio_type1 {
+	int container;
+	int group;
+	int device;
+};
+
+int vfio_group_open(const char *bdf);
+int vfio_type1_open(struct vfio_type1 *v, const char *bdf);
+void vfio_type1_close(struct vfio_type1 *v);
+int vfio_type1_map(struct vfio_type1 *v, void *vaddr, uint64_t iova,
+		   uint64_t size);
+int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
+		     uint64_t *unmapped);
+
+struct edu {
+	int device_fd;
+	volatile uint8_t *bar0;
+	size_t bar0_size;
+	char bdf[BDF_LEN];
+};
+
+int edu_open(struct edu *edu, int device_fd, const char *bdf);
+void edu_close(struct edu *edu);
+int edu_dma_to_ram(struct edu *edu, uint64_t iova, uint32_t off,
+		   uint32_t len);
+int edu_dma_from_ram(struct edu *edu, uint64_t iova, uint32_t off,
+		     uint32_t len);
+
+/* A position in the kernel log, to look for messages logged after it. */
+struct kmsg_mark {
+	int fd;
+};
+
+int kmsg_mark(struct kmsg_mark *mark);
+void kmsg_close(struct kmsg_mark *mark);
+bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
+	       size_t len);
+bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf);
+
+#endif
