@@ -13,7 +13,8 @@ shift 2
 scratch=$obj-kconfig
 mkdir -p "$obj" "$scratch"
 kmake() { make -s -C "$linux" O="$scratch" ARCH=x86_64 "$@"; }
-kmake tinyconfig >/dev/null
+kmake tinyconfig >"$scratch/tinyconfig.log" 2>&1 ||
+	{ cat "$scratch/tinyconfig.log" >&2; exit 1; }
 "$linux"/scripts/kconfig/merge_config.sh -m -O "$scratch" "$scratch/.config" \
 	"$linux"/kernel/configs/kvm_guest.config "$@" >"$scratch/merge.log"
 kmake olddefconfig >"$scratch/olddefconfig.log" 2>&1 ||

@@ -16,7 +16,7 @@ tests: $(OUT)/edu_demo FORCE
 	@rm -f $(OUT)/list.tmp
 	@set -e; for ent in $(SELFTESTS); do \
 		dir=$${ent%%:*}; limit=$${ent##*:}; \
-		$(MAKE) -s -C $(KSFT)/$$dir OUTPUT=$(OUT) \
+		CFLAGS=-Werror $(MAKE) -s -C $(KSFT)/$$dir OUTPUT=$(OUT) \
 			KHDR_INCLUDES="$(HDRS)" LDFLAGS=-static all; \
 		progs=$$($(MAKE) -s -C $(KSFT)/$$dir OUTPUT=$(OUT) \
 			--eval 'print-progs: ; @echo $$(TEST_GEN_PROGS)' \
@@ -30,5 +30,5 @@ tests: $(OUT)/edu_demo FORCE
 $(OUT)/edu_demo: $(HERE)/demo/edu_demo.c $(KSFT)/vfio/vfio_util.c \
 		$(KSFT)/vfio/vfio_util.h
 	@mkdir -p $(OUT)
-	@$(CC) -static -Wall -O2 -D_GNU_SOURCE $(HDRS) -I$(KSFT)/vfio \
+	@$(CC) -static -Wall -Werror -O2 -D_GNU_SOURCE $(HDRS) -I$(KSFT)/vfio \
 		-o $@ $(HERE)/demo/edu_demo.c $(KSFT)/vfio/vfio_util.c

@@ -94,28 +94,48 @@ static int bdf_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-int pci_find(uint16_t vendor, uint16_t device, char (*bdfs)[BDF_LEN], int max)
+/* Fill @list with the entries of directory @path that @match accepts. */
+static int bdf_list_dir(const char *path, struct bdf_list *list,
+			bool (*match)(const char *bdf, const void *arg),
+			const void *arg)
 {
 	struct dirent *de;
-	int n = 0;
+	int ret = 0;
 	DIR *d;
 
-	d = opendir(PCI_DEVICES);
+	list->n = 0;
+	d = opendir(path);
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= BDF_LEN)
 			continue;
-		if (sysfs_read_ul(de->d_name, "vendor") != vendor ||
-		    sysfs_read_ul(de->d_name, "device") != device)
+		if (match && !match(de->d_name, arg))
 			continue;
-		if (n < max)
-			strcpy(bdfs[n], de->d_name);
-		n++;
+		if (list->n == BDF_LIST_MAX) {
+			ret = -E2BIG;
+			break;
+		}
+		strcpy(list->bdf[list->n++], de->d_name);
 	}
 	closedir(d);
-	qsort(bdfs, n < max ? n : max, BDF_LEN, bdf_cmp);
-	return n;
+	qsort(list->bdf, list->n, BDF_LEN, bdf_cmp);
+	return ret;
+}
+
+static bool match_ids(const char *bdf, const void *arg)
+{
+	const uint16_t *ids = arg;
+
+	return sysfs_read_ul(bdf, "vendor") == ids[0] &&
+	       sysfs_read_ul(bdf, "device") == ids[1];
+}
+
+int pci_find(uint16_t vendor, uint16_t device, struct bdf_list *list)
+{
+	const uint16_t ids[2] = { vendor, device };
+
+	return bdf_list_dir(PCI_DEVICES, list, match_ids, ids);
 }
 
 int pci_bus_of(const char *bdf)
@@ -213,41 +233,26 @@ int iommu_group_of(const char *bdf)
 	return atoi(name ? name + 1 : link);
 }
 
-int iommu_group_devices(int group, char (*bdfs)[BDF_LEN], int max)
+int iommu_group_devices(int group, struct bdf_list *list)
 {
 	char path[256];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
 
 	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices",
 		 group);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= BDF_LEN)
-			continue;
-		if (n < max)
-			strcpy(bdfs[n], de->d_name);
-		n++;
-	}
-	closedir(d);
-	qsort(bdfs, n < max ? n : max, BDF_LEN, bdf_cmp);
-	return n;
+	return bdf_list_dir(path, list, NULL, NULL);
 }
 
 static int edu_find_on(bool root_bus, char *bdf)
 {
-	char bdfs[8][BDF_LEN];
-	int i, n;
+	struct bdf_list edus;
+	int i, ret;
 
-	n = pci_find(EDU_VENDOR, EDU_DEVICE, bdfs, 8);
-	if (n < 0)
-		return n;
-	for (i = 0; i < n && i < 8; i++) {
-		if ((pci_bus_of(bdfs[i]) == 0) == root_bus) {
-			strcpy(bdf, bdfs[i]);
+	ret = pci_find(EDU_VENDOR, EDU_DEVICE, &edus);
+	if (ret)
+		return ret;
+	for (i = 0; i < edus.n; i++) {
+		if ((pci_bus_of(edus.bdf[i]) == 0) == root_bus) {
+			strcpy(bdf, edus.bdf[i]);
 			return 0;
 		}
 	}
@@ -286,7 +291,8 @@ int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	int ret;
 
-	v->container = v->group = v->device = -1;
+	v->group = -1;
+	v->device = -1;
 	v->container = open("/dev/vfio/vfio", O_RDWR);
 	if (v->container < 0) {
 		ret = -errno;
@@ -343,7 +349,9 @@ void vfio_type1_close(struct vfio_type1 *v)
 		close(v->group);
 	if (v->container >= 0)
 		close(v->container);
-	v->container = v->group = v->device = -1;
+	v->container = -1;
+	v->group = -1;
+	v->device = -1;
 }
 
 int vfio_type1_map(struct vfio_type1 *v, void *vaddr, uint64_t iova,
@@ -376,19 +384,23 @@ int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
 	return 0;
 }
 
+/*
+ * MMIO: single, untorn accesses that the compiler can neither drop nor
+ * merge, as atomic accesses are.  x86 orders uncached accesses itself.
+ */
 static uint32_t edu_read32(struct edu *edu, unsigned int reg)
 {
-	return *(volatile uint32_t *)(edu->bar0 + reg);
+	return __atomic_load_n((uint32_t *)(edu->bar0 + reg), __ATOMIC_SEQ_CST);
 }
 
 static void edu_write32(struct edu *edu, unsigned int reg, uint32_t val)
 {
-	*(volatile uint32_t *)(edu->bar0 + reg) = val;
+	__atomic_store_n((uint32_t *)(edu->bar0 + reg), val, __ATOMIC_SEQ_CST);
 }
 
 static void edu_write64(struct edu *edu, unsigned int reg, uint64_t val)
 {
-	*(volatile uint64_t *)(edu->bar0 + reg) = val;
+	__atomic_store_n((uint64_t *)(edu->bar0 + reg), val, __ATOMIC_SEQ_CST);
 }
 
 static int pci_config_rw(int device_fd, bool write, void *buf, size_t len,
@@ -468,7 +480,7 @@ err:
 void edu_close(struct edu *edu)
 {
 	if (edu->bar0)
-		munmap((void *)edu->bar0, edu->bar0_size);
+		munmap(edu->bar0, edu->bar0_size);
 	edu->bar0 = NULL;
 }
 
@@ -541,15 +553,16 @@ void kmsg_close(struct kmsg_mark *mark)
 
 /*
  * Read the kernel log records written since @mark (or since the last read)
- * until one contains any of @needles, waiting up to a second for late
- * ones.  The message of the matching record is copied to @line.
+ * until one contains @needle or @alt (unless NULL), waiting up to a second
+ * for late ones.  The message of the matching record is copied to @line.
  */
-static bool kmsg_scan(struct kmsg_mark *mark, const char *const *needles,
-		      int count, char *line, size_t len)
+static bool kmsg_scan(struct kmsg_mark *mark, const char *needle,
+		      const char *alt, char *line, size_t len)
 {
 	struct timespec ts = { .tv_nsec = 10000000 };
+	const char *msg;
 	char rec[2048];
-	int idle = 0, i;
+	int idle = 0;
 	ssize_t n;
 
 	while (idle < 100) {
@@ -564,15 +577,12 @@ static bool kmsg_scan(struct kmsg_mark *mark, const char *const *needles,
 		if (n <= 0)
 			return false;
 		rec[n] = 0;
-		for (i = 0; i < count; i++) {
-			const char *msg = strchr(rec, ';');
-
-			if (!strstr(rec, needles[i]))
-				continue;
-			snprintf(line, len, "%s", msg ? msg + 1 : rec);
-			line[strcspn(line, "\n")] = 0;
-			return true;
-		}
+		if (!strstr(rec, needle) && !(alt && strstr(rec, alt)))
+			continue;
+		msg = strchr(rec, ';');
+		snprintf(line, len, "%s", msg ? msg + 1 : rec);
+		line[strcspn(line, "\n")] = 0;
+		return true;
 	}
 	return false;
 }
@@ -582,7 +592,7 @@ bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
 {
 	char buf[2048];
 
-	return kmsg_scan(mark, &needle, 1, line ? line : buf,
+	return kmsg_scan(mark, needle, NULL, line ? line : buf,
 			 line ? len : sizeof(buf));
 }
 
@@ -594,7 +604,6 @@ bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf)
 {
 	unsigned int dom, bus, dev, fn;
 	char intel[64], virtio[64], line[2048];
-	const char *needles[] = { intel, virtio };
 
 	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
 		return false;
@@ -602,7 +611,7 @@ bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf)
 		 bus, dev, fn);
 	snprintf(virtio, sizeof(virtio), "fault from EP %u ",
 		 bus << 8 | dev << 3 | fn);
-	if (!kmsg_scan(mark, needles, 2, line, sizeof(line)))
+	if (!kmsg_scan(mark, intel, virtio, line, sizeof(line)))
 		return false;
 	log("IOMMU fault: %s", line);
 	return true;

@@ -26,37 +26,45 @@
 #define EDU_DMA_TIMEOUT_MS	5000
 
 #define BDF_LEN			16
+#define BDF_LIST_MAX		16
+
+/* PCI device names ("0000:00:04.0"), sorted. */
+struct bdf_list {
+	int n;
+	char bdf[BDF_LIST_MAX][BDF_LEN];
+};
 
 /* TESTBED=1 in the environment: the test machine's devices must exist. */
 bool testbed_required(void);
 
 #ifdef __KSELFTEST_HARNESS_H
 /*
- * In a test: go on when @cond holds; otherwise skip the test, or fail it
- * on the test machine, where @what must be present.
+ * In a test: returns true when @present; otherwise marks the test skipped
+ * and returns false, or, on the test machine, where @what must be present,
+ * fails it.  The caller returns when it gets false.
  */
-#define NEED(cond, what)						\
-	do {								\
-		if (!(cond)) {						\
-			if (testbed_required())				\
-				ASSERT_TRUE(cond) TH_LOG("no %s", what); \
-			SKIP(return, "no %s", what);			\
-		}							\
-	} while (0)
+static inline bool need(struct __test_metadata *_metadata, bool present,
+			const char *what)
+{
+	if (present)
+		return true;
+	ASSERT_FALSE(testbed_required())
+		TH_LOG("no %s on the test machine", what);
+	SKIP(return false, "no %s", what);
+}
 #endif
 
 int sysfs_read(const char *path, char *buf, size_t len);
 int sysfs_write(const char *path, const char *val);
 
-int pci_find(uint16_t vendor, uint16_t device, char (*bdfs)[BDF_LEN],
-	     int max);
+int pci_find(uint16_t vendor, uint16_t device, struct bdf_list *list);
 int pci_bus_of(const char *bdf);
 int pci_driver_of(const char *bdf, char *drv, size_t len);
 int pci_bind(const char *bdf, const char *driver);
 int pci_unbind(const char *bdf);
 int pci_probe(const char *bdf);
 int iommu_group_of(const char *bdf);
-int iommu_group_devices(int group, char (*bdfs)[BDF_LEN], int max);
+int iommu_group_devices(int group, struct bdf_list *list);
 
 int edu_find_root(char *bdf);
 int edu_find_bridged(char *bdf);
@@ -78,7 +86,7 @@ int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
 
 struct edu {
 	int device_fd;
-	volatile uint8_t *bar0;
+	void *bar0;
 	size_t bar0_size;
 	char bdf[BDF_LEN];
 };

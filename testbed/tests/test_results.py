@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Tests of testbed/results.py on made-up logs: it must count results,
+catch kernel splats and unfinished runs, and close with the count line."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+RESULTS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'results.py')
+
+GOOD_TAP = '''@@ BEGIN prog_a
+TAP version 13
+1..3
+ok 1 global.one
+# a comment: not ok 9 is not a result
+ok 2 global.two # SKIP no device
+not ok 3 global.three
+@@ END prog_a 1
+@@ BEGIN prog_b
+ok 1 fix.t
+@@ END prog_b 0
+@@ DONE
+'''
+
+CLEAN_CONSOLE = '''[    1.0] Run /init as init process
+[    2.0] testbed: BEGIN prog_a
+[    2.1] DMAR: [DMA Write NO_PASID] Request device [00:04.0] fault addr 0x1000
+[    2.2] testbed: END prog_a 1
+'''
+
+
+def run(tap, console, lint=None):
+    with tempfile.TemporaryDirectory() as d:
+        if tap is not None:
+            with open(os.path.join(d, 'tap.log'), 'w') as f:
+                f.write(tap)
+        if console is not None:
+            with open(os.path.join(d, 'console.log'), 'w') as f:
+                f.write(console)
+        args = [sys.executable, RESULTS]
+        if lint is not None:
+            path = os.path.join(d, 'lint.tap')
+            if lint:
+                with open(path, 'w') as f:
+                    f.write(lint)
+            args += ['--lint', path]
+        p = subprocess.run(args + [d], capture_output=True, text=True)
+        return p.returncode, p.stdout.strip().split('\n')
+
+
+class Results(unittest.TestCase):
+    def test_counts(self):
+        rc, out = run(GOOD_TAP, CLEAN_CONSOLE)
+        self.assertEqual(out[-1], '2 passed, 1 failed, 1 skipped')
+        self.assertIn('FAIL  prog_a: global.three', out)
+        self.assertIn('SKIP  prog_a: global.two  (no device)', out)
+        self.assertEqual(rc, 1)
+
+    def test_all_pass(self):
+        tap = GOOD_TAP.replace('not ok 3', 'ok 3').replace(
+            'prog_a 1', 'prog_a 0')
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertEqual(out[-1], '3 passed, 0 failed, 1 skipped')
+        self.assertEqual(rc, 0)
+
+    def test_splats(self):
+        tap = '@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        for splat in (
+                'WARNING: CPU: 1 PID: 77 at drivers/iommu/x.c:10 f+0x1/0x2',
+                'BUG: KASAN: use-after-free in foo+0x10/0x20',
+                'BUG: sleeping function called from invalid context at x',
+                'WARNING: possible circular locking dependency detected',
+                'INFO: task p:77 blocked for more than 120 seconds.',
+                'general protection fault, probably for non-canonical',
+                'Oops: 0000 [#1] PREEMPT SMP'):
+            console = ('[ 1.0] testbed: BEGIN p\n[ 1.5] %s\n'
+                       '[ 2.0] testbed: END p 0\n' % splat)
+            rc, out = run(tap, console)
+            self.assertEqual(rc, 1, splat)
+            self.assertIn('FAIL  kernel splat during p: ' + splat, out)
+            self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
+
+    def test_unfinished(self):
+        rc, out = run('@@ BEGIN p\nok 1 t\n', CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  p: did not finish (guest stopped)', out)
+        self.assertIn('FAIL  guest: the test run did not finish', out)
+
+    def test_no_output(self):
+        rc, out = run(None, None)
+        self.assertEqual(rc, 1)
+        self.assertEqual(out[-1], '0 passed, 2 failed, 0 skipped')
+
+    def test_crash_and_timeout(self):
+        tap = ('@@ BEGIN a\n@@ END a 139\n@@ BEGIN b\nok 1 t\n@@ END b 137\n'
+               '@@ BEGIN c\n@@ END c 0\n@@ DONE\n')
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  a: exited with status 139', out)
+        self.assertIn('FAIL  b: killed at its time limit', out)
+        self.assertIn('FAIL  c: ran no test', out)
+
+    def test_lint(self):
+        tap = '@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        rc, out = run(tap, CLEAN_CONSOLE, lint='ok 1 a\nnot ok 2 b\n')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  lint: b', out)
+        rc, out = run(tap, CLEAN_CONSOLE, lint='')
+        self.assertIn('FAIL  lint: did not run to the end', out)
+
+
+if __name__ == '__main__':
+    unittest.main()
