@@ -4,6 +4,8 @@
 #   make check        lint + kernel + tests + boot + results (what CI runs)
 #   make run          build, boot, demonstrate, then a guest shell on a tty
 #   make tree / sync  developer round trip through build/linux
+#   make lint         checkpatch, kernel-doc, W=1 + sparse, coccicheck
+#   make kernel       the test kernel only;  make boot: run the tests only
 #
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
 # (virtio-iommu machine instead of intel-iommu), TESTS="prog ..." (run only
@@ -43,11 +45,11 @@ PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	xz-utils python3 python3-ply python3-git qemu-system-x86 busybox-static sparse \
 	coccinelle ccache linux-source-6.1
 
-.PHONY: help deps tree sync config kernel tests initramfs lint boot check \
-	run clean distclean FORCE
+.PHONY: help deps tree sync config kernel tests initramfs lint rigtests \
+	boot check run clean distclean
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' $(TOP)/Makefile
+	@sed -n '1,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
 
 # Install what is missing; nothing happens when everything is there.
 deps:
@@ -62,8 +64,10 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
-tree: deps
-	@$(STAGE) tree python3 $(TOP)/mk/series.py tree
+# Every build target assembles the tree first; "make check" does it once
+# and tells its sub-makes so with TREE_DONE=1.
+tree: $(if $(TREE_DONE),,deps)
+	@$(if $(TREE_DONE),:,$(STAGE) tree python3 $(TOP)/mk/series.py tree)
 
 sync:
 	@python3 $(TOP)/mk/series.py sync
@@ -100,14 +104,24 @@ boot: initramfs
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
 		--out $(BUILD)/run --tests "$(TESTS)"
 
-# Lint findings are reported as failed tests rather than stopping the run,
-# so that one check shows everything; the closing line comes last.
+# The build's and the rig's own Python tests (assembly, write-back, the
+# result parser), as TAP.
+rigtests:
+	@$(STAGE) rigtests python3 $(TOP)/mk/unittest_tap.py \
+		$(BUILD)/rigtests.tap $(TOP)/mk/tests $(TOP)/testbed/tests
+
+# Lint findings and failed rig tests are reported as failed tests rather
+# than stopping the run, so that one check shows everything; the closing
+# line comes last.
 check:
-	@rm -f $(BUILD)/stages.log $(BUILD)/lint.tap
-	@$(MAKE) -s lint || true
-	@$(MAKE) -s boot
+	@rm -f $(BUILD)/stages.log $(BUILD)/lint.tap $(BUILD)/rigtests.tap
+	@$(MAKE) -s tree
+	@$(MAKE) -s TREE_DONE=1 lint || true
+	@$(MAKE) -s rigtests || true
+	@$(MAKE) -s TREE_DONE=1 boot
 	@$(STAGE) --summary
-	@python3 $(TOP)/testbed/results.py --lint $(BUILD)/lint.tap $(BUILD)/run
+	@python3 $(TOP)/testbed/results.py --tap lint=$(BUILD)/lint.tap \
+		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run
 
 run: initramfs
 	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \

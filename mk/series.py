@@ -22,6 +22,7 @@ The repository holds the series in two forms:
 Nothing in build/linux is touched when a patch does not apply: the whole
 series is first applied to a scratch index.
 """
+import fcntl
 import json
 import os
 import re
@@ -477,6 +478,10 @@ def main():
         print(__doc__)
         sys.exit(2)
     cmd = sys.argv[1]
+    os.makedirs(BUILD, exist_ok=True)
+    # One assembly at a time: two makes may run side by side.
+    lock = open(os.path.join(BUILD, '.series.lock'), 'w')
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         if cmd == 'tree':
             cmd_tree(os.environ.get('FORCE') == '1')

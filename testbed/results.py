@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Read a test run's logs and print its results.
 
-  results.py [--lint LINT.tap] RUNDIR
+  results.py [--tap NAME=FILE]... RUNDIR
 
 RUNDIR holds tap.log (the guest runner's stream: kselftest TAP between
 "@@ BEGIN prog" / "@@ END prog status" markers, then "@@ DONE") and
-console.log (the guest's console: the kernel log).
+console.log (the guest's console: the kernel log).  Each --tap adds the
+results of a host-side TAP file (the lint, the rig's own tests), named
+after NAME; a missing or empty file is a failure.
 
 Prints a line per test, then, last, "N passed, N failed, N skipped".
 Exits 1 on any failed test, on a guest that did not finish, and on any
@@ -16,7 +18,10 @@ import os
 import re
 import sys
 
-RESULT = re.compile(r'^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$')
+RESULT = re.compile(r'^(not ok|ok) \d+ ?(.*?)(?:\s*#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$')
+# 6.1's kselftest harness leaves the name out of a skipped test's result
+# line: it is on the "#  RUN name ..." line before it.
+RUN = re.compile(r'^#\s+RUN\s+(\S+) \.\.\.$')
 BEGIN = re.compile(r'^@@ BEGIN (\S+)$')
 END = re.compile(r'^@@ END (\S+) (\d+)$')
 
@@ -53,11 +58,18 @@ def read(path):
 def parse_tap(text, prefix, results):
     """Add (status, name, note) for each TAP result line in text."""
     count = 0
+    running = None
     for line in text.split('\n'):
+        m = RUN.match(line.strip())
+        if m:
+            running = m.group(1)
+            continue
         m = RESULT.match(line.strip())
         if not m:
             continue
         ok, name, directive, reason = m.groups()
+        name = name or running or 'unnamed test'
+        running = None
         count += 1
         if directive == 'SKIP':
             results.append(('SKIP', prefix + name, reason or ''))
@@ -130,20 +142,20 @@ def parse_console(rundir, results):
 
 def main():
     args = sys.argv[1:]
-    lint = None
-    if len(args) >= 2 and args[0] == '--lint':
-        lint, args = args[1], args[2:]
+    taps = []
+    while len(args) >= 2 and args[0] == '--tap' and '=' in args[1]:
+        taps.append(args[1].split('=', 1))
+        args = args[2:]
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     rundir = args[0]
     results = []
-    if lint is not None:
-        if os.path.exists(lint):
-            if not parse_tap(read(lint), 'lint: ', results):
-                results.append(('FAIL', 'lint: reported nothing', ''))
-        else:
-            results.append(('FAIL', 'lint: did not run to the end', ''))
+    for name, path in taps:
+        if not os.path.exists(path):
+            results.append(('FAIL', f'{name}: did not run to the end', ''))
+        elif not parse_tap(read(path), f'{name}: ', results):
+            results.append(('FAIL', f'{name}: reported nothing', ''))
     parse_guest(rundir, results)
     parse_console(rundir, results)
     counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}

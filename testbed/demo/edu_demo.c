@@ -22,8 +22,8 @@ int main(void)
 	char *buf;
 	int ret;
 
-	if (edu_find_root(bdf)) {
-		printf("demo: no edu device on the root bus\n");
+	if (edu_find_alone(bdf)) {
+		printf("demo: no edu device alone in its IOMMU group\n");
 		return 1;
 	}
 	pci_driver_of(bdf, drv, sizeof(drv));

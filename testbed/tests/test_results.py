@@ -45,7 +45,7 @@ def run(tap, console, lint=None):
             if lint:
                 with open(path, 'w') as f:
                     f.write(lint)
-            args += ['--lint', path]
+            args += ['--tap', 'lint=' + path]
         p = subprocess.run(args + [d], capture_output=True, text=True)
         return p.returncode, p.stdout.strip().split('\n')
 
@@ -57,6 +57,17 @@ class Results(unittest.TestCase):
         self.assertIn('FAIL  prog_a: global.three', out)
         self.assertIn('SKIP  prog_a: global.two  (no device)', out)
         self.assertEqual(rc, 1)
+
+    def test_harness_skip_without_name(self):
+        tap = ('@@ BEGIN p\n#  RUN           fix.t1 ...\n'
+               '#      SKIP      no slot\nok 1 # SKIP no slot\n'
+               '#  RUN           fix.t2 ...\nok 2 fix.t2\n'
+               '@@ END p 0\n@@ DONE\n')
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertIn('SKIP  p: fix.t1  (no slot)', out)
+        self.assertIn('PASS  p: fix.t2', out)
+        self.assertEqual(out[-1], '1 passed, 0 failed, 1 skipped')
+        self.assertEqual(rc, 0)
 
     def test_all_pass(self):
         tap = GOOD_TAP.replace('not ok 3', 'ok 3').replace(

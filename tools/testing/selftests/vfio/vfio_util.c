@@ -242,16 +242,25 @@ int iommu_group_devices(int group, struct bdf_list *list)
 	return bdf_list_dir(path, list, NULL, NULL);
 }
 
-static int edu_find_on(bool root_bus, char *bdf)
+/*
+ * The test machine has two edus: one alone in its IOMMU group, one that
+ * shares its group with an e1000 (behind a PCIe-to-PCI bridge, or in one
+ * multi-function slot).  Find the first edu whose group passes @match.
+ */
+static int edu_find(char *bdf, bool (*match)(const struct bdf_list *members,
+					     void *arg), void *arg)
 {
-	struct bdf_list edus;
-	int i, ret;
+	struct bdf_list edus, members;
+	int i, group, ret;
 
 	ret = pci_find(EDU_VENDOR, EDU_DEVICE, &edus);
 	if (ret)
 		return ret;
 	for (i = 0; i < edus.n; i++) {
-		if ((pci_bus_of(edus.bdf[i]) == 0) == root_bus) {
+		group = iommu_group_of(edus.bdf[i]);
+		if (group < 0 || iommu_group_devices(group, &members))
+			continue;
+		if (match(&members, arg)) {
 			strcpy(bdf, edus.bdf[i]);
 			return 0;
 		}
@@ -259,14 +268,36 @@ static int edu_find_on(bool root_bus, char *bdf)
 	return -ENODEV;
 }
 
-int edu_find_root(char *bdf)
+static bool group_alone(const struct bdf_list *members, void *arg)
 {
-	return edu_find_on(true, bdf);
+	return members->n == 1;
 }
 
-int edu_find_bridged(char *bdf)
+static bool group_with_e1000(const struct bdf_list *members, void *arg)
 {
-	return edu_find_on(false, bdf);
+	char *e1000 = arg;
+	int i;
+
+	for (i = 0; i < members->n; i++) {
+		if (sysfs_read_ul(members->bdf[i], "vendor") == E1000_VENDOR &&
+		    sysfs_read_ul(members->bdf[i], "device") == E1000_DEVICE) {
+			strcpy(e1000, members->bdf[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The edu alone in its IOMMU group. */
+int edu_find_alone(char *bdf)
+{
+	return edu_find(bdf, group_alone, NULL);
+}
+
+/* The edu that shares its IOMMU group with an e1000, and that e1000. */
+int edu_find_grouped(char *bdf, char *e1000)
+{
+	return edu_find(bdf, group_with_e1000, e1000);
 }
 
 int vfio_group_open(const char *bdf)

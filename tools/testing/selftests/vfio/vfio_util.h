@@ -66,8 +66,8 @@ int pci_probe(const char *bdf);
 int iommu_group_of(const char *bdf);
 int iommu_group_devices(int group, struct bdf_list *list);
 
-int edu_find_root(char *bdf);
-int edu_find_bridged(char *bdf);
+int edu_find_alone(char *bdf);
+int edu_find_grouped(char *bdf, char *e1000);
 
 /* A device, its group and a type1 container, opened the legacy way. */
 struct vfio_type1 {
