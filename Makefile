@@ -43,7 +43,7 @@ STAGE := $(TOP)/mk/stage.sh
 # Debian packages the build and the test rig need.
 PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	xz-utils python3 python3-ply python3-git qemu-system-x86 busybox-static sparse \
-	coccinelle ccache linux-source-6.1
+	coccinelle ocaml-nox ccache linux-source-6.1
 
 .PHONY: help deps tree sync config kernel tests initramfs lint rigtests \
 	boot check run clean distclean

@@ -10,8 +10,8 @@
               directory with new or changed C code, compiled in OBJ_LINT
               with W=1 and sparse (C=2): no warning may point at a new file
               or at a line a patch changed;
-  coccicheck  make coccicheck MODE=report on the directories of new kernel
-              C files: no report on a new file.
+  coccicheck  make coccicheck MODE=report on the directories of new C
+              files: no report on a new file.
 
 Writes the TAP to the file TAP and a copy of every tool's output under
 OBJ_LINT/logs.  Exits 1 when a check fails.
@@ -164,13 +164,15 @@ def build(tap, linux, obj, logs, fragments, ch):
 
 
 def coccicheck(tap, linux, obj, logs, ch):
-    files = [p for p in ch['new'] if is_kernel_c(p)]
+    files = [p for p in ch['new'] if p.endswith(('.c', '.h'))]
     if not files:
-        tap.skip('coccicheck', 'the series adds no kernel C file')
+        tap.skip('coccicheck', 'the series adds no C file')
         return
     for d in sorted(set(os.path.dirname(p) for p in files)):
+        # With O=, M= must be absolute to name the source directory.
         rc, out = run(['make', '-C', linux, f'O={obj}', 'ARCH=x86_64',
-                       'coccicheck', 'MODE=report', f'J={J}', f'M={d}'],
+                       'coccicheck', 'MODE=report', f'J={J}',
+                       f'M={os.path.join(linux, d)}'],
                       linux, os.path.join(logs, f'cocci-{d.replace("/", "_")}'
                                           '.log'))
         found = [ln for ln in out.split('\n')
