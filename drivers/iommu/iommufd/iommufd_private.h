@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iommufd internals shared by its files.
+ */
+#ifndef __IOMMUFD_PRIVATE_H
+#define __IOMMUFD_PRIVATE_H
+
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+/* How pinned pages are charged against RLIMIT_MEMLOCK. */
+enum iommufd_account_mode {
+	IOMMUFD_ACCOUNT_USER = 0,	/* user_struct::locked_vm */
+	IOMMUFD_ACCOUNT_MM = 1,		/* mm_struct::locked_vm */
+};
+
+/**
+ * struct iommufd_ctx - one open /dev/iommu
+ * @file: the file; its reference count is the context's
+ * @objects: object ID -> struct iommufd_object.  An ID is reserved with
+ *	XA_ZERO_ENTRY while its object is created or destroyed, so lookups do
+ *	not see the object then.  Protected by its own xa_lock.
+ * @destroy_wait: woken when an object loses its last short-term user
+ * @account_mode: enum iommufd_account_mode; changes only while @objects is
+ *	empty, under @objects' xa_lock
+ * @vfio_lock: protects @vfio_ioas
+ * @vfio_ioas: the IOAS of the VFIO compatibility path, or NULL.  It holds
+ *	no reference: the IOAS clears it when it is destroyed.
+ */
+struct iommufd_ctx {
+	struct file *file;
+	struct xarray objects;
+	wait_queue_head_t destroy_wait;
+	u8 account_mode;
+
+	struct mutex vfio_lock;		/* protects vfio_ioas */
+	struct iommufd_ioas *vfio_ioas;
+};
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - what every object of an iommufd starts with
+ * @shortterm_users: the users of the object inside one system call, taken
+ *	by iommufd_get_object().  One extra count stands for the object being
+ *	published; destruction drops it and waits for the rest.
+ * @users: the long-term users: one for the object being in the table, one
+ *	for each object or kernel user that depends on it.  Only taken while
+ *	holding a short-term use.  The object can be destroyed only while
+ *	this is 1.
+ * @type: enum iommufd_object_type
+ * @id: the object's ID in iommufd_ctx::objects
+ */
+struct iommufd_object {
+	refcount_t shortterm_users;
+	refcount_t users;
+	enum iommufd_object_type type;
+	unsigned int id;
+};
+
+/**
+ * struct iommufd_ucmd - one ioctl being executed
+ * @ictx: the iommufd
+ * @ubuffer: the user's argument structure
+ * @user_size: its size, as the user gave it
+ * @cmd: the kernel's copy of it, zero-extended to the kernel's size
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t length);
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+
+/*
+ * Allocate a @_struct, whose first member must be its struct
+ * iommufd_object obj, as an object of type @_type.
+ */
+#define iommufd_object_alloc(ictx, _struct, _type)			\
+	container_of(_iommufd_object_alloc(ictx, sizeof(_struct), _type), \
+		     _struct, obj)
+
+/**
+ * struct iommufd_ioas - an IO address space
+ * @obj: the object header
+ * @ictx: the iommufd it belongs to
+ * @mutex: serializes option changes
+ * @huge_pages: map contiguous memory with large IOMMU pages (IOMMU_OPTION
+ *	HUGE_PAGES); under @mutex
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct mutex mutex;		/* protects huge_pages */
+	bool huge_pages;
+};
+
+static_assert(offsetof(struct iommufd_ioas, obj) == 0);
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+#endif

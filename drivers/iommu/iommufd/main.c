@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd: /dev/iommu, its objects and its ioctl dispatch.
+ *
+ * Each open of /dev/iommu is an iommufd_ctx holding a table of objects
+ * (IO address spaces, and later devices, page tables and accesses), each
+ * with an ID that userspace names it by.  An object is created in two
+ * phases: its ID is reserved first, and it is published in the table only
+ * when nothing can fail any more, so userspace never sees a half-made
+ * object.  Objects that depend on others hold long-term references on
+ * them; an object with such users cannot be destroyed (EBUSY), and closing
+ * the file destroys everything, dependents first.
+ */
+#define pr_fmt(fmt) "iommufd: " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommufd.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_IOAS] = {
+		.destroy = iommufd_ioas_destroy,
+	},
+};
+
+/*
+ * Reserve an ID for a new object of @size bytes.  The object is invisible
+ * to userspace until iommufd_object_finalize(); on failure before that,
+ * iommufd_object_abort() releases it.
+ */
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->shortterm_users, 1);
+	refcount_set(&obj->users, 1);
+
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/* Publish @obj: from now on userspace can name it. */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	/* Storing into the reserved slot allocates nothing: cannot fail. */
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	WARN_ON(old);
+}
+
+/* Undo _iommufd_object_alloc() of an object never published. */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+/**
+ * iommufd_get_object() - look up an object for the length of a system call
+ * @ictx: the iommufd
+ * @id: the object's ID
+ * @type: the type it must have, or IOMMUFD_OBJ_ANY
+ *
+ * Return: the object with a short-term use held, to be dropped with
+ * iommufd_put_object(); ERR_PTR(-ENOENT) when no published object of that
+ * type has that ID.
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->shortterm_users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	if (refcount_dec_and_test(&obj->shortterm_users))
+		wake_up_all(&ictx->destroy_wait);
+}
+
+/*
+ * Destroy the object @id on userspace's request.  It must have no
+ * long-term user but the table.  It is hidden from lookups first, then
+ * system calls still using it are waited for; if one of them made it a
+ * long-term user meanwhile, it is published again and the request fails.
+ */
+static int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+	XA_STATE(xas, &ictx->objects, id);
+
+	xa_lock(&ictx->objects);
+	obj = xas_load(&xas);
+	if (xa_is_zero(obj) || !obj) {
+		xa_unlock(&ictx->objects);
+		return -ENOENT;
+	}
+	if (refcount_read(&obj->users) != 1) {
+		xa_unlock(&ictx->objects);
+		return -EBUSY;
+	}
+	xas_store(&xas, XA_ZERO_ENTRY);
+	xa_unlock(&ictx->objects);
+
+	/*
+	 * Drop the count that stood for being published and wait for the
+	 * system calls still using the object; each ends in bounded time.
+	 */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+	if (!refcount_dec_if_one(&obj->users)) {
+		refcount_set(&obj->shortterm_users, 1);
+		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
+		return -EBUSY;
+	}
+	xa_erase(&ictx->objects, id);
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+	return 0;
+}
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t length)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, length)))
+		return -EFAULT;
+	return 0;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_remove(ucmd->ictx, cmd->id);
+}
+
+static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+				      struct iommufd_ctx *ictx)
+{
+	int rc = 0;
+
+	if (cmd->object_id)
+		return -EOPNOTSUPP;
+
+	switch (cmd->op) {
+	case IOMMU_OPTION_OP_GET:
+		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM;
+		return 0;
+	case IOMMU_OPTION_OP_SET:
+		if (!capable(CAP_SYS_RESOURCE))
+			return -EPERM;
+		if (cmd->val64 > 1)
+			return -EINVAL;
+		/* Objects may already have charged pages in the old mode. */
+		xa_lock(&ictx->objects);
+		if (!xa_empty(&ictx->objects))
+			rc = -EBUSY;
+		else
+			ictx->account_mode = cmd->val64 ? IOMMUFD_ACCOUNT_MM :
+							  IOMMUFD_ACCOUNT_USER;
+		xa_unlock(&ictx->objects);
+		return rc;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
+		break;
+	case IOMMU_OPTION_HUGE_PAGES:
+		rc = iommufd_ioas_option(ucmd);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc)
+		return rc;
+	if (copy_to_user(&((struct iommu_option __user *)ucmd->ubuffer)->val64,
+			 &cmd->val64, sizeof(cmd->val64)))
+		return -EFAULT;
+	return 0;
+}
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	if (!ictx)
+		return -ENOMEM;
+
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->destroy_wait);
+	mutex_init(&ictx->vfio_lock);
+	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+/*
+ * Nothing uses the context any more: ioctls hold the file and so do kernel
+ * users (iommufd_ctx_get()).  Destroy the objects, each pass taking those
+ * that nothing depends on any more, so that dependents go first.
+ */
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_object *obj;
+	unsigned long index;
+	bool destroyed;
+
+	while (!xa_empty(&ictx->objects)) {
+		destroyed = false;
+		xa_for_each(&ictx->objects, index, obj) {
+			if (!refcount_dec_if_one(&obj->users))
+				continue;
+			destroyed = true;
+			xa_erase(&ictx->objects, index);
+			iommufd_object_ops[obj->type].destroy(obj);
+			kfree(obj);
+		}
+		/* Only a reference leaked by a bug can stop the teardown. */
+		if (WARN_ON(!destroyed))
+			break;
+	}
+	mutex_destroy(&ictx->vfio_lock);
+	kfree(ictx);
+	return 0;
+}
+
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc alloc;
+	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
+};
+
+struct iommufd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	int (*execute)(struct iommufd_ucmd *ucmd);
+};
+
+/*
+ * Every iommufd ioctl number is _IO(IOMMUFD_TYPE, nr): the table is
+ * indexed by nr.  @_last is the last member of the structure's first
+ * version: a smaller size is refused, so the fields up to it are there.
+ */
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)				\
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {			\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <	\
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.execute = _fn,						\
+	}
+
+static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		 struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		 __reserved),
+};
+
+static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
+			       unsigned long arg)
+{
+	const struct iommufd_ioctl_op *op;
+	struct iommufd_ucmd ucmd = {};
+	union ucmd_buffer buf;
+	unsigned int nr;
+	int rc;
+
+	nr = _IOC_NR(cmd);
+	if (nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+		return -ENOTTY;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute || cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOTTY;
+
+	ucmd.ictx = filp->private_data;
+	ucmd.ubuffer = (void __user *)arg;
+	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (rc)
+		return rc;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	/* E2BIG when the user's structure is longer and not zero there. */
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
+}
+
+static const struct file_operations iommufd_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_fops_open,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+};
+
+/**
+ * iommufd_ctx_get - take a reference on an iommufd
+ * @ictx: the iommufd
+ *
+ * A kernel user holding the iommufd holds its file: the context lives until
+ * iommufd_ctx_put().
+ */
+void iommufd_ctx_get(struct iommufd_ctx *ictx)
+{
+	get_file(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_file - the iommufd behind a file
+ * @file: a file, which the caller keeps a reference on for the call
+ *
+ * Return: the iommufd with a reference taken (drop it with
+ * iommufd_ctx_put()), or ERR_PTR(-EBADFD) when @file is not an open
+ * /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	struct iommufd_ctx *ictx;
+
+	if (file->f_op != &iommufd_fops)
+		return ERR_PTR(-EBADFD);
+	ictx = file->private_data;
+	iommufd_ctx_get(ictx);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_fd - the iommufd behind a file descriptor
+ * @fd: a file descriptor of the calling process
+ *
+ * Return: the iommufd with a reference taken (drop it with
+ * iommufd_ctx_put()), ERR_PTR(-EBADF) when @fd is not open, or
+ * ERR_PTR(-EBADFD) when it is not an open /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
+{
+	struct iommufd_ctx *ictx;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ictx = iommufd_ctx_from_file(file);
+	fput(file);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
+
+/**
+ * iommufd_ctx_put - drop a reference taken on an iommufd
+ * @ictx: the iommufd
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+static struct miscdevice iommu_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu",
+	.fops = &iommufd_fops,
+	.nodename = "iommu",
+	.mode = 0660,
+};
+
+static int __init iommufd_init(void)
+{
+	return misc_register(&iommu_misc_dev);
+}
+
+static void __exit iommufd_exit(void)
+{
+	misc_deregister(&iommu_misc_dev);
+}
+
+module_init(iommufd_init);
+module_exit(iommufd_exit);
+
+MODULE_ALIAS("devname:iommu");
+MODULE_DESCRIPTION("I/O Address Space Management for passthrough devices");
+MODULE_LICENSE("GPL");
