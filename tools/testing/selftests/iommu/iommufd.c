@@ -7,10 +7,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/iommufd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
@@ -367,6 +371,96 @@ TEST_F(iommufd, vfio_ioas)
 	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &got));
 	ASSERT_EQ(0, obj_destroy(self->fd, id));
 	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &got));
+}
+
+/*
+ * Several threads create, use and destroy objects of one iommufd at once,
+ * for a bounded time.  Every call must succeed or fail with an errno that
+ * the race explains; the kernel must not splat (the runner checks its log).
+ */
+struct race {
+	int fd;
+	atomic_bool stop;
+	atomic_int bad_errno;
+	atomic_long calls;
+	atomic_uint last_id;
+};
+
+static void race_check(struct race *r, int rc, int ok1, int ok2)
+{
+	atomic_fetch_add(&r->calls, 1);
+	if (rc && errno != ok1 && errno != ok2)
+		atomic_store(&r->bad_errno, errno);
+}
+
+/* An ID near the newest one: alive, being created or just destroyed. */
+static __u32 race_id(struct race *r, unsigned int *seed)
+{
+	return atomic_load(&r->last_id) + rand_r(seed) % 8 - 4;
+}
+
+static void *race_alloc_destroy(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 1;
+	__u32 id;
+
+	while (!atomic_load(&r->stop)) {
+		race_check(r, ioas_alloc(r->fd, &id), ENOSPC, 0);
+		atomic_store(&r->last_id, id);
+		race_check(r, obj_destroy(r->fd, race_id(r, &seed)), ENOENT,
+			   EBUSY);
+	}
+	return NULL;
+}
+
+static void *race_use(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 2;
+	__u64 val;
+	__u32 id;
+
+	while (!atomic_load(&r->stop)) {
+		val = 0;
+		race_check(r, option(r->fd, IOMMU_OPTION_HUGE_PAGES,
+				     IOMMU_OPTION_OP_SET, race_id(r, &seed),
+				     &val),
+			   ENOENT, 0);
+		id = race_id(r, &seed);
+		race_check(r, vfio_ioas(r->fd, IOMMU_VFIO_IOAS_SET, &id),
+			   ENOENT, 0);
+		race_check(r, vfio_ioas(r->fd, IOMMU_VFIO_IOAS_GET, &id),
+			   ENODEV, 0);
+	}
+	return NULL;
+}
+
+TEST_F(iommufd, race_create_use_destroy)
+{
+	struct race r = { .fd = self->fd, .last_id = 1 };
+	pthread_t threads[4];
+	__u32 id;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    i % 2 ? race_use :
+						    race_alloc_destroy, &r));
+	sleep(2);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	TH_LOG("%ld calls", atomic_load(&r.calls));
+	EXPECT_EQ(0, atomic_load(&r.bad_errno));
+	EXPECT_LT(1000, atomic_load(&r.calls));
+
+	/* Everything left is still usable and destroyable. */
+	for (id = 1; id <= atomic_load(&r.last_id) + 4; id++) {
+		if (obj_destroy(self->fd, id))
+			EXPECT_EQ(ENOENT, errno);
+	}
+	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
 }
 
 TEST_HARNESS_MAIN
