@@ -2,6 +2,8 @@
 /*
  * IO address spaces (IOAS): creation, destruction and options.
  */
+#include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
@@ -21,6 +23,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	ioas->ictx = ucmd->ictx;
+	iopt_init_table(&ioas->iopt);
 	mutex_init(&ioas->mutex);
 	ioas->huge_pages = true;
 
@@ -33,6 +36,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 
 out_abort:
 	mutex_destroy(&ioas->mutex);
+	iopt_destroy_table(&ioas->iopt);
 	iommufd_object_abort(ucmd->ictx, &ioas->obj);
 	return rc;
 }
@@ -46,7 +50,243 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	if (ictx->vfio_ioas == ioas)
 		ictx->vfio_ioas = NULL;
 	mutex_unlock(&ictx->vfio_lock);
+	iopt_destroy_table(&ioas->iopt);
 	mutex_destroy(&ioas->mutex);
+}
+
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct iommu_iova_range __user *uranges;
+	struct interval_tree_node *ranges = NULL;
+	unsigned int count, room = 0, i;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/* The ranges may change between the two calls: until they fit. */
+	for (;;) {
+		iopt_iova_ranges(&ioas->iopt, ranges, room, &count);
+		if (count <= room)
+			break;
+		kvfree(ranges);
+		room = count;
+		ranges = kvcalloc(room, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
+		if (!ranges) {
+			rc = -ENOMEM;
+			goto out_put;
+		}
+	}
+
+	uranges = u64_to_user_ptr(cmd->allowed_iovas);
+	for (i = 0; i != min(count, cmd->num_iovas); i++) {
+		struct iommu_iova_range range = {
+			.start = ranges[i].start,
+			.last = ranges[i].last,
+		};
+
+		if (copy_to_user(&uranges[i], &range, sizeof(range))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+	}
+	rc = count > cmd->num_iovas ? -EMSGSIZE : 0;
+	cmd->num_iovas = count;
+	down_read(&ioas->iopt.iova_rwsem);
+	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	up_read(&ioas->iopt.iova_rwsem);
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		rc = -EFAULT;
+out_free:
+	kvfree(ranges);
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+static void iommufd_free_ranges(struct rb_root_cached *root)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree(node);
+	}
+}
+
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct rb_root_cached allowed = RB_ROOT_CACHED;
+	struct iommu_iova_range __user *uranges;
+	struct interval_tree_node *node;
+	struct iommufd_ioas *ioas;
+	struct iommu_iova_range range;
+	unsigned int i;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	uranges = u64_to_user_ptr(cmd->allowed_iovas);
+	for (i = 0; i != cmd->num_iovas; i++) {
+		if (copy_from_user(&range, &uranges[i], sizeof(range))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+		if (range.start > range.last || range.last > ULONG_MAX ||
+		    interval_tree_iter_first(&allowed, range.start,
+					     range.last)) {
+			rc = -EINVAL;
+			goto out_free;
+		}
+		node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+		if (!node) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		node->start = range.start;
+		node->last = range.last;
+		interval_tree_insert(node, &allowed);
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			goto out_free;
+		}
+	}
+	/* On success the old ranges come back in @allowed. */
+	rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
+out_free:
+	iommufd_free_ranges(&allowed);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+static int iommufd_map_prot(u32 flags)
+{
+	int prot = 0;
+
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= IOMMU_WRITE;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOMMU_READ;
+	return prot;
+}
+
+#define IOMMUFD_MAP_FLAGS \
+	(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | \
+	 IOMMU_IOAS_MAP_READABLE)
+
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	unsigned long iova, unmapped;
+	int rc;
+
+	if ((cmd->flags & ~IOMMUFD_MAP_FLAGS) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!iommufd_map_prot(cmd->flags))
+		return -EINVAL;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	iova = cmd->iova;
+	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova,
+				 u64_to_user_ptr(cmd->user_va), cmd->length,
+				 iommufd_map_prot(cmd->flags),
+				 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (rc)
+		goto out_put;
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iopt_unmap_iova(&ioas->iopt, iova, cmd->length, &unmapped);
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iommufd_ioas *src, *dst;
+	unsigned long iova, unmapped;
+	int rc;
+
+	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
+	    cmd->dst_iova >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!iommufd_map_prot(cmd->flags))
+		return -EINVAL;
+
+	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(dst)) {
+		rc = PTR_ERR(dst);
+		goto out_put_src;
+	}
+
+	iova = cmd->dst_iova;
+	rc = iopt_copy(&dst->iopt, &src->iopt, cmd->src_iova, cmd->length,
+		       &iova, iommufd_map_prot(cmd->flags),
+		       cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (rc)
+		goto out_put_dst;
+	cmd->dst_iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iopt_unmap_iova(&dst->iopt, iova, cmd->length, &unmapped);
+out_put_dst:
+	iommufd_put_object(ucmd->ictx, &dst->obj);
+out_put_src:
+	iommufd_put_object(ucmd->ictx, &src->obj);
+	return rc;
+}
+
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	unsigned long unmapped = 0;
+	int rc;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (cmd->iova == 0 && cmd->length == U64_MAX) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
+		rc = -EOVERFLOW;
+	} else {
+		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
+				     &unmapped);
+	}
+	if (rc)
+		goto out_put;
+	cmd->length = unmapped;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
 }
 
 /* IOMMU_OPTION_HUGE_PAGES of the IOAS cmd->object_id. */

@@ -12,6 +12,8 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
+#include "io_pagetable.h"
+
 /* How pinned pages are charged against RLIMIT_MEMLOCK. */
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_USER = 0,	/* user_struct::locked_vm */
@@ -104,6 +106,7 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 /**
  * struct iommufd_ioas - an IO address space
  * @obj: the object header
+ * @iopt: its IOVA space and mappings
  * @ictx: the iommufd it belongs to
  * @mutex: serializes option changes
  * @huge_pages: map contiguous memory with large IOMMU pages (IOMMU_OPTION
@@ -111,6 +114,7 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
+	struct io_pagetable iopt;
 	struct iommufd_ctx *ictx;
 	struct mutex mutex;		/* protects huge_pages */
 	bool huge_pages;
@@ -130,8 +134,17 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 }
 
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+#ifdef CONFIG_IOMMUFD_TEST
+int iommufd_test(struct iommufd_ucmd *ucmd);
+#endif
 
 #endif

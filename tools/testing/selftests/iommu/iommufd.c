@@ -8,16 +8,24 @@
 #include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define PAGE_SIZE	4096UL
+#define MB		(1024UL * 1024UL)
 
 #define EXPECT_ERRNO(err, expr)				\
 	do {						\
@@ -145,8 +153,8 @@ TEST_F(iommufd, bad_pointer)
 /*
  * The extensible-structure contract, on one ioctl: one byte short is
  * EINVAL, a longer structure is fine while the tail is zero and E2BIG when
- * it is not; nothing changes on failure.  With the size right, the call
- * succeeds or fails with @ok_errno.
+ * it is not; nothing changes on failure.  @size is the structure's
+ * minimum size; with it, the call succeeds or fails with @ok_errno.
  */
 static void check_sizes(struct __test_metadata *_metadata, int fd,
 			unsigned long num, const void *arg, __u32 size,
@@ -174,7 +182,35 @@ TEST_F(iommufd, struct_sizes)
 		.size = sizeof(vfio),
 		.op = IOMMU_VFIO_IOAS_CLEAR,
 	};
+	struct iommu_ioas_map map = { .size = sizeof(map) };
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	struct iommu_ioas_copy copy = { .size = sizeof(copy), .flags = 2 };
+	struct iommu_ioas_iova_ranges ranges = { .size = sizeof(ranges) };
+	struct iommu_ioas_allow_iovas allow = { .size = sizeof(allow) };
+	struct iommu_test_cmd test = {
+		.size = sizeof(test),
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.add_reserved = { .length = 1 },
+	};
 	__u32 ioas_id;
+
+	/* With no IOAS yet, ID 0 gives ENOENT once the size is fine. */
+	map.flags = IOMMU_IOAS_MAP_READABLE;
+	map.length = 1;
+	check_sizes(_metadata, self->fd, IOMMU_IOAS_MAP, &map, sizeof(map),
+		    ENOENT);
+	check_sizes(_metadata, self->fd, IOMMU_IOAS_UNMAP, &unmap,
+		    sizeof(unmap), ENOENT);
+	check_sizes(_metadata, self->fd, IOMMU_IOAS_COPY, &copy, sizeof(copy),
+		    ENOENT);
+	check_sizes(_metadata, self->fd, IOMMU_IOAS_IOVA_RANGES, &ranges,
+		    sizeof(ranges), ENOENT);
+	check_sizes(_metadata, self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow,
+		    sizeof(allow), ENOENT);
+	/* Its minimum size ends at "last", before the tail padding. */
+	check_sizes(_metadata, self->fd, IOMMU_TEST_CMD, &test,
+		    offsetof(struct iommu_test_cmd, last) + sizeof(__u32),
+		    ENOENT);
 
 	/* Destroy of an ID that does not exist: ENOENT once size is fine. */
 	destroy.id = 1000;
@@ -461,6 +497,638 @@ TEST_F(iommufd, race_create_use_destroy)
 			EXPECT_EQ(ENOENT, errno);
 	}
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
+}
+
+/* A value of /proc/self/status in kB, as VmPin or VmLck. */
+static long proc_status_kb(const char *key)
+{
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, strlen(key)) &&
+		    line[strlen(key)] == ':') {
+			val = strtol(line + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static int ioas_map(int fd, __u32 ioas_id, void *buf, __u64 length,
+		    __u64 *iova, __u32 flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)buf,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	*iova = cmd.iova;
+	return rc;
+}
+
+#define MAP_RW	(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define MAP_FIXED_RW	(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
+
+static int ioas_map_fixed(int fd, __u32 ioas_id, void *buf, __u64 length,
+			  __u64 iova)
+{
+	return ioas_map(fd, ioas_id, buf, length, &iova, MAP_FIXED_RW);
+}
+
+static int ioas_unmap(int fd, __u32 ioas_id, __u64 iova, __u64 length,
+		      __u64 *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.iova = iova,
+		.length = length,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	if (unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static int ioas_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
+		     __u64 length, __u64 *dst_iova, __u32 flags)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+static int iova_ranges(int fd, __u32 ioas_id, struct iommu_iova_range *r,
+		       __u32 *num, __u64 *alignment)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = *num,
+		.allowed_iovas = (uintptr_t)r,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	*num = cmd.num_iovas;
+	if (alignment)
+		*alignment = cmd.out_iova_alignment;
+	return rc;
+}
+
+static int allow_iovas(int fd, __u32 ioas_id, struct iommu_iova_range *r,
+		       __u32 num)
+{
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = num,
+		.allowed_iovas = (uintptr_t)r,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+static int add_reserved(int fd, __u32 ioas_id, __u64 start, __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas_id,
+		.add_reserved = { .start = start, .length = length },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static void *alloc_buffer(size_t size, size_t align)
+{
+	void *p;
+
+	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (void *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	memset(p, 0x5a, size);
+	return p;
+}
+
+/* An IOAS with a buffer of 1 MiB, 2 MiB aligned, to map. */
+FIXTURE(mapping) {
+	int fd;
+	__u32 ioas_id;
+	void *buf;
+	size_t buf_size;
+	long vmpin;
+};
+
+FIXTURE_SETUP(mapping)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	self->buf_size = MB;
+	self->buf = alloc_buffer(self->buf_size, 2 * MB);
+	ASSERT_NE(NULL, self->buf);
+	self->vmpin = proc_status_kb("VmPin");
+	ASSERT_LE(0, self->vmpin);
+}
+
+FIXTURE_TEARDOWN(mapping)
+{
+	close(self->fd);
+}
+
+TEST_F(mapping, map_unmap_fixed)
+{
+	__u64 unmapped = 0, iova = 0x100000;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    16 * PAGE_SIZE, iova));
+	/* Pinned at map time, once. */
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
+
+	/* The range is taken, whole or in part. */
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 16 * PAGE_SIZE, iova));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 16 * PAGE_SIZE,
+					    iova + 15 * PAGE_SIZE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 16 * PAGE_SIZE,
+					    iova - 15 * PAGE_SIZE));
+
+	/* A mapping goes whole or not at all. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, iova,
+					8 * PAGE_SIZE, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					iova + PAGE_SIZE, 16 * PAGE_SIZE,
+					NULL));
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
+
+	/* A larger range takes everything inside it. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova - PAGE_SIZE,
+				32 * PAGE_SIZE, &unmapped));
+	EXPECT_EQ(16 * PAGE_SIZE, unmapped);
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, iova,
+					16 * PAGE_SIZE, NULL));
+}
+
+TEST_F(mapping, map_bad_input)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = MAP_FIXED_RW,
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)self->buf,
+		.length = PAGE_SIZE,
+		.iova = 0x100000,
+	};
+	void *ro, *gone;
+	__u64 iova = 0;
+
+	cmd.flags |= 1 << 3;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = MAP_FIXED_RW;
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.__reserved = 0;
+	cmd.flags = IOMMU_IOAS_MAP_FIXED_IOVA;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = MAP_FIXED_RW;
+	cmd.ioas_id = self->ioas_id + 1;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.ioas_id = 0;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.ioas_id = self->ioas_id;
+
+	/* Lengths and ranges that wrap */
+	cmd.length = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.length = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.length = PAGE_SIZE;
+	cmd.user_va = UINT64_MAX - PAGE_SIZE / 2;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.user_va = (uintptr_t)self->buf;
+	cmd.iova = UINT64_MAX - PAGE_SIZE / 2;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	/* Memory that cannot be pinned as asked */
+	gone = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	munmap(gone, PAGE_SIZE);
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, gone,
+				      PAGE_SIZE, &iova, MAP_RW));
+	ro = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		  0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, ro, PAGE_SIZE,
+				      &iova, MAP_RW));
+	/* ...but read-only memory maps read-only. */
+	EXPECT_EQ(0, ioas_map(self->fd, self->ioas_id, ro, PAGE_SIZE, &iova,
+			      IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, PAGE_SIZE,
+				NULL));
+
+	/* Nothing of the failures stayed pinned or mapped. */
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX - 1,
+					NULL));
+}
+
+TEST_F(mapping, unmap_bad_input)
+{
+	__u64 unmapped = 1;
+
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id + 1, 0,
+					PAGE_SIZE, NULL));
+	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, 0, 0, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id,
+					   UINT64_MAX - 10, 100, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, 1,
+					   UINT64_MAX, NULL));
+	/* Everything, with nothing mapped, is fine and unmaps nothing. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(0, unmapped);
+}
+
+TEST_F(mapping, unmap_all)
+{
+	__u64 iova, unmapped;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		iova = 0;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+				      self->buf + i * PAGE_SIZE, PAGE_SIZE,
+				      &iova, MAP_RW));
+	}
+	EXPECT_EQ(self->vmpin + 32, proc_status_kb("VmPin"));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(8 * PAGE_SIZE, unmapped);
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/* Without FIXED_IOVA: free, distinct ranges, large-page friendly. */
+TEST_F(mapping, map_auto_iova)
+{
+	__u64 iovas[8], iova;
+	int i, j;
+
+	for (i = 0; i < 8; i++) {
+		iovas[i] = 0xdead;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+				      PAGE_SIZE * (i + 1), &iovas[i],
+				      MAP_RW));
+		for (j = 0; j < i; j++)
+			EXPECT_TRUE(iovas[i] + PAGE_SIZE * (i + 1) <=
+					    iovas[j] ||
+				    iovas[j] + PAGE_SIZE * (j + 1) <=
+					    iovas[i]);
+	}
+	/* A 2 MiB aligned MiB gets a MiB aligned IOVA. */
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	EXPECT_EQ(0, iova % MB);
+}
+
+TEST_F(mapping, reserved)
+{
+	struct iommu_iova_range r[4];
+	__u32 num = 4;
+	__u64 iova;
+
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0, 0x10000));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0x200000,
+				  0x100000));
+	EXPECT_ERRNO(ENOENT, add_reserved(self->fd, self->ioas_id + 1, 0,
+					  PAGE_SIZE));
+	EXPECT_ERRNO(EOVERFLOW, add_reserved(self->fd, self->ioas_id,
+					     UINT64_MAX, 2));
+
+	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
+						self->buf, PAGE_SIZE,
+						0x2ff000));
+	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
+						self->buf, 0x10000,
+						0x1f8000));
+	/* The kernel's choice avoids the reserved ranges. */
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	EXPECT_TRUE(iova >= 0x300000 || (iova >= 0x10000 &&
+					 iova + MB <= 0x200000));
+
+	/* A mapping and a reservation never overlap, either way round. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      iova + MB - 1, 2));
+
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(0x10000, r[0].start);
+	EXPECT_EQ(0x1fffff, r[0].last);
+	EXPECT_EQ(0x300000, r[1].start);
+	EXPECT_EQ(UINT64_MAX, r[1].last);
+}
+
+TEST_F(mapping, iova_ranges)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+	};
+	struct iommu_iova_range r[3] = {};
+	__u64 alignment = 0;
+	__u32 num = 0;
+
+	/* A new IOAS: everything, any alignment. */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0x1000, 0x1000));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0x3000, 0x1000));
+	EXPECT_ERRNO(EMSGSIZE, iova_ranges(self->fd, self->ioas_id, r, &num,
+					   NULL));
+	EXPECT_EQ(3, num);
+	num = 1;
+	EXPECT_ERRNO(EMSGSIZE, iova_ranges(self->fd, self->ioas_id, r, &num,
+					   NULL));
+	EXPECT_EQ(3, num);
+	/* What fitted was filled in. */
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(0xfff, r[0].last);
+	EXPECT_EQ(0, r[1].last);
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num,
+				 &alignment));
+	EXPECT_EQ(3, num);
+	EXPECT_EQ(1, alignment);
+	EXPECT_EQ(0x2000, r[1].start);
+	EXPECT_EQ(0x2fff, r[1].last);
+	EXPECT_EQ(0x4000, r[2].start);
+	EXPECT_EQ(UINT64_MAX, r[2].last);
+
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	cmd.__reserved = 0;
+	cmd.num_iovas = 3;
+	cmd.allowed_iovas = 8;
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	cmd.ioas_id = 0;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+}
+
+TEST_F(mapping, allow_iovas)
+{
+	struct iommu_iova_range allow[2] = {
+		{ .start = 0x1000000, .last = 0x1ffffff },
+		{ .start = 0x4000000, .last = 0x4ffffff },
+	};
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)allow,
+	};
+	struct iommu_iova_range r[4];
+	__u32 num = 4;
+	__u64 iova;
+
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, allow, 2));
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(0x1000000, r[0].start);
+	EXPECT_EQ(0x4ffffff, r[1].last);
+
+	/* Mappings stay inside, chosen or fixed. */
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	EXPECT_LE(0x1000000, iova);
+	EXPECT_GE(0x1ffffff, iova + MB - 1);
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE, 0x2000000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, 0x4000000));
+
+	/* No reservation inside a promised range, nor the reverse. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      0x4fff000, PAGE_SIZE));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0x8000000,
+				  PAGE_SIZE));
+	allow[1].last = 0x8000000;
+	EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas_id, allow,
+					     2));
+	/* Bad lists change nothing. */
+	allow[1].start = 0x1fff000;
+	allow[1].last = 0x2ffffff;
+	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, allow, 2));
+	allow[1].start = 0x3000000;
+	allow[1].last = 0x2ffffff;
+	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, allow, 2));
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	cmd.__reserved = 0;
+	cmd.allowed_iovas = 8;
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	num = 4;
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(0x4ffffff, r[1].last);
+
+	/* An empty list removes the promise. */
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	num = 4;
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
+	EXPECT_EQ(2, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(UINT64_MAX, r[1].last);
+}
+
+/* A copy shares the pins of the mapping it copies. */
+TEST_F(mapping, copy)
+{
+	__u64 dst_iova, src_iova = 0x100000, unmapped;
+	__u32 dst_id;
+	void *ro;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    16 * PAGE_SIZE, src_iova));
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
+
+	dst_iova = 0x700000;
+	ASSERT_EQ(0, ioas_copy(self->fd, dst_id, self->ioas_id, src_iova,
+			       16 * PAGE_SIZE, &dst_iova, MAP_FIXED_RW));
+	EXPECT_EQ(0x700000, dst_iova);
+	/* Into the same IOAS too, at an IOVA the kernel picks. */
+	dst_iova = 0;
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, self->ioas_id,
+			       src_iova, 16 * PAGE_SIZE, &dst_iova, MAP_RW));
+	EXPECT_NE(src_iova, dst_iova);
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
+
+	/* Only exactly one mapping can be copied. */
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, dst_id, self->ioas_id,
+				       src_iova, 8 * PAGE_SIZE, &dst_iova,
+				       MAP_RW));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, dst_id, self->ioas_id,
+				       src_iova + PAGE_SIZE, 15 * PAGE_SIZE,
+				       &dst_iova, MAP_RW));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, dst_id, self->ioas_id + 2,
+				       src_iova, 16 * PAGE_SIZE, &dst_iova,
+				       MAP_RW));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, dst_id + 1, self->ioas_id,
+				       src_iova, 16 * PAGE_SIZE, &dst_iova,
+				       MAP_RW));
+	EXPECT_ERRNO(EOPNOTSUPP, ioas_copy(self->fd, dst_id, self->ioas_id,
+					   src_iova, 16 * PAGE_SIZE,
+					   &dst_iova, MAP_RW | 1 << 3));
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, dst_id, self->ioas_id,
+				       src_iova, 16 * PAGE_SIZE, &dst_iova,
+				       IOMMU_IOAS_MAP_FIXED_IOVA));
+	dst_iova = 0x700000;
+	EXPECT_ERRNO(EEXIST, ioas_copy(self->fd, dst_id, self->ioas_id,
+				       src_iova, 16 * PAGE_SIZE, &dst_iova,
+				       MAP_FIXED_RW));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy(self->fd, dst_id, self->ioas_id,
+					  UINT64_MAX - 1, 16 * PAGE_SIZE,
+					  &dst_iova, MAP_RW));
+
+	/* Memory pinned read-only has no writable copy. */
+	ro = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		  0);
+	ASSERT_NE(MAP_FAILED, ro);
+	dst_iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ro, PAGE_SIZE,
+			      &dst_iova, IOMMU_IOAS_MAP_READABLE));
+	src_iova = dst_iova;
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, dst_id, self->ioas_id,
+				      src_iova, PAGE_SIZE, &dst_iova, MAP_RW));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, src_iova, PAGE_SIZE,
+				NULL));
+
+	/* The pins go with the last mapping of the pages. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(32 * PAGE_SIZE, unmapped);
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
+	ASSERT_EQ(0, obj_destroy(self->fd, dst_id));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+TEST_F(mapping, close_releases_pins)
+{
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->buf_size, 0x100000));
+	EXPECT_EQ(self->vmpin + (long)self->buf_size / 1024,
+		  proc_status_kb("VmPin"));
+	ASSERT_EQ(0, close(self->fd));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	self->fd = open("/dev/iommu", O_RDWR);
+}
+
+static int set_memlock_limit(unsigned long bytes)
+{
+	struct rlimit rl = { .rlim_cur = bytes, .rlim_max = bytes };
+
+	if (drop_cap(CAP_IPC_LOCK))
+		return -1;
+	return setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
+/* Beyond RLIMIT_MEMLOCK, charged to the user (the default mode). */
+TEST_F(mapping, rlimit_user)
+{
+	__u64 iova = 0;
+
+	ASSERT_EQ(0, set_memlock_limit(64 * PAGE_SIZE));
+	EXPECT_ERRNO(ENOMEM, ioas_map(self->fd, self->ioas_id, self->buf,
+				      128 * PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+			      32 * PAGE_SIZE, &iova, MAP_RW));
+	/* A copy charges nothing more; a second map does. */
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, self->ioas_id, iova,
+			       32 * PAGE_SIZE, &iova, MAP_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+			      32 * PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_ERRNO(ENOMEM, ioas_map(self->fd, self->ioas_id, self->buf,
+				      PAGE_SIZE, &iova, MAP_RW));
+}
+
+/* The same, charged to the process: mm->locked_vm, seen as VmLck. */
+TEST_F(mapping, rlimit_mm)
+{
+	long vmlck = proc_status_kb("VmLck");
+	__u64 iova = 0, val = 1;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, option(fd, IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET,
+			    0, &val));
+	ASSERT_EQ(0, ioas_alloc(fd, &self->ioas_id));
+	ASSERT_EQ(0, set_memlock_limit(64 * PAGE_SIZE));
+	EXPECT_ERRNO(ENOMEM, ioas_map(fd, self->ioas_id, self->buf,
+				      128 * PAGE_SIZE, &iova, MAP_RW));
+	ASSERT_EQ(0, ioas_map(fd, self->ioas_id, self->buf, 32 * PAGE_SIZE,
+			      &iova, MAP_RW));
+	EXPECT_EQ(vmlck + 128, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(vmlck, proc_status_kb("VmLck"));
+}
+
+/* The pinned pages stay the parent's: a child's writes never reach them. */
+TEST_F(mapping, fork_after_map)
+{
+	unsigned char *p = self->buf;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    16 * PAGE_SIZE, 0x100000));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		memset(p, 0xc3, 16 * PAGE_SIZE);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0x5a, p[0]);
+	EXPECT_EQ(0x5a, p[16 * PAGE_SIZE - 1]);
+	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The IOVA space of an IOAS: areas (mappings), allowed and reserved ranges,
+ * and the choice of an IOVA for a new mapping.
+ *
+ * Three interval trees, all under io_pagetable::iova_rwsem: the areas, the
+ * ranges userspace was promised (IOMMU_IOAS_ALLOW_IOVAS) and the reserved
+ * ranges.  A mapping never overlaps a reserved range, and a reserved range
+ * never overlaps a mapping or a promised range: whichever comes second is
+ * refused.
+ */
+#include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include "iommufd_private.h"
+#include "io_pagetable.h"
+
+void iopt_init_table(struct io_pagetable *iopt)
+{
+	init_rwsem(&iopt->iova_rwsem);
+	iopt->area_itree = RB_ROOT_CACHED;
+	iopt->allowed_itree = RB_ROOT_CACHED;
+	iopt->reserved_itree = RB_ROOT_CACHED;
+	/* With no page table attached any byte will do. */
+	iopt->iova_alignment = 1;
+}
+
+static void iopt_free_itree(struct rb_root_cached *root)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree(node);
+	}
+}
+
+void iopt_destroy_table(struct io_pagetable *iopt)
+{
+	unsigned long unmapped;
+
+	iopt_unmap_all(iopt, &unmapped);
+	/* struct iopt_reserved starts with its node. */
+	iopt_free_itree(&iopt->reserved_itree);
+	iopt_free_itree(&iopt->allowed_itree);
+}
+
+static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+					 unsigned long start,
+					 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+static struct iopt_area *iopt_area_next(struct iopt_area *area,
+					unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+/*
+ * The last IOVA of whatever in [start, last] a new mapping cannot use: an
+ * area or a reserved range.  Returns false when the range is free.
+ */
+static bool iopt_used_last(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long last, unsigned long *used_last)
+{
+	struct interval_tree_node *area, *resv;
+
+	area = interval_tree_iter_first(&iopt->area_itree, start, last);
+	resv = interval_tree_iter_first(&iopt->reserved_itree, start, last);
+	if (!area && !resv)
+		return false;
+	*used_last = max(area ? area->last : 0, resv ? resv->last : 0);
+	return true;
+}
+
+/* Is [start, last] inside one promised range, or are there none? */
+static bool iopt_in_allowed(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return true;
+	node = interval_tree_iter_first(&iopt->allowed_itree, start, start);
+	return node && node->last >= last;
+}
+
+/* The lowest @align-aligned free IOVA range of @length in [start, last]. */
+static int iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
+			  unsigned long last, unsigned long length,
+			  unsigned long align, unsigned long *iova)
+{
+	unsigned long cur, cur_last, used_last;
+
+	if (check_add_overflow(start, align - 1, &cur))
+		return -ENOSPC;
+	cur = ALIGN_DOWN(cur, align);
+	for (;;) {
+		if (check_add_overflow(cur, length - 1, &cur_last) ||
+		    cur_last > last)
+			return -ENOSPC;
+		if (!iopt_used_last(iopt, cur, cur_last, &used_last)) {
+			*iova = cur;
+			return 0;
+		}
+		if (used_last >= last ||
+		    check_add_overflow(used_last, align, &cur))
+			return -ENOSPC;
+		cur = ALIGN_DOWN(cur, align);
+	}
+}
+
+/* A free range in the promised ranges, or anywhere when there are none. */
+static int iopt_find_allowed_hole(struct io_pagetable *iopt,
+				  unsigned long length, unsigned long align,
+				  unsigned long *iova)
+{
+	struct interval_tree_node *allowed;
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iopt_find_hole(iopt, 0, ULONG_MAX, length, align, iova);
+
+	allowed = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
+	while (allowed) {
+		if (!iopt_find_hole(iopt, allowed->start, allowed->last,
+				    length, align, iova))
+			return 0;
+		allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX);
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Choose an IOVA for @length bytes whose memory starts at @uptr, aligned so
+ * that the IOMMU can use pages as large as the memory's alignment allows,
+ * or else with the smallest alignment mappings must have.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long uptr, unsigned long length)
+{
+	unsigned long align;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	align = rounddown_pow_of_two(length);
+	if (uptr)
+		align = min(align, 1UL << __ffs(uptr));
+	align = max(align, iopt->iova_alignment);
+
+	if (!iopt_find_allowed_hole(iopt, length, align, iova))
+		return 0;
+	if (align == iopt->iova_alignment)
+		return -ENOSPC;
+	return iopt_find_allowed_hole(iopt, length, iopt->iova_alignment,
+				      iova);
+}
+
+/* May [iova, iova + length - 1] be mapped? */
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EADDRINUSE;
+	if (iopt_area_first(iopt, iova, last))
+		return -EEXIST;
+	if (!iopt_in_allowed(iopt, iova, last))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * iopt_map_pages() - map pinned pages at an IOVA
+ * @iopt: the table
+ * @pages: the pages; on success the new area holds a reference of its own
+ * @page_offset: the byte offset in @pages of the first byte to map
+ * @length: the number of bytes to map
+ * @iova: in, when @fixed: where to map; out: where the mapping was placed
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed: map at *@iova rather than at an IOVA the table chooses
+ *
+ * Return: 0, or -EINVAL for a misaligned @length, IOVA or page offset,
+ * -EEXIST when a fixed range overlaps a mapping, -EADDRINUSE when it
+ * overlaps a reserved range, -ENOSPC when no free range is large enough.
+ */
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
+		   unsigned long page_offset, unsigned long length,
+		   unsigned long *iova, int iommu_prot, bool fixed)
+{
+	struct iopt_area *area;
+	int rc;
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	if (!area)
+		return -ENOMEM;
+
+	down_write(&iopt->iova_rwsem);
+	if ((length | page_offset) & (iopt->iova_alignment - 1)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (fixed)
+		rc = iopt_check_iova(iopt, *iova, length);
+	else
+		rc = iopt_alloc_iova(iopt, iova,
+				     pages->uptr + page_offset, length);
+	if (rc)
+		goto out_unlock;
+
+	kref_get(&pages->kref);
+	area->pages = pages;
+	area->page_offset = page_offset;
+	area->iommu_prot = iommu_prot;
+	area->node.start = *iova;
+	area->node.last = *iova + length - 1;
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	up_write(&iopt->iova_rwsem);
+	return 0;
+
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	kfree(area);
+	return rc;
+}
+
+/**
+ * iopt_map_user_pages() - pin user memory and map it
+ * @ictx: the iommufd, whose accounting mode applies
+ * @iopt: the table
+ * @iova: in, when @fixed: where to map; out: where the mapping was placed
+ * @uptr: the user memory
+ * @length: its length in bytes
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed: map at *@iova rather than at an IOVA the table chooses
+ *
+ * Return: 0 or an errno of iopt_pages_pin() or iopt_map_pages(); on
+ * failure nothing is left pinned or mapped.
+ */
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot, bool fixed)
+{
+	struct iopt_pages *pages;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	pages = iopt_pages_pin(ictx, (uintptr_t)uptr, length,
+			       iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	rc = iopt_map_pages(iopt, pages, (uintptr_t)uptr - pages->uptr,
+			    length, iova, iommu_prot, fixed);
+	/* The area holds its own reference. */
+	iopt_pages_put(pages);
+	return rc;
+}
+
+/**
+ * iopt_copy() - map in one table the memory a mapping of another maps
+ * @dst: the table to map into
+ * @src: the table holding the mapping (may be @dst)
+ * @src_iova: the IOVA of the mapping in @src
+ * @length: its length: [@src_iova, @src_iova + @length - 1] must be
+ *	exactly one mapping
+ * @dst_iova: in, when @fixed: where to map; out: where it was placed
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed: map at *@dst_iova rather than at an IOVA @dst chooses
+ *
+ * The new mapping shares the pinned pages: nothing is pinned or charged.
+ *
+ * Return: 0, -ENOENT when the source range is not exactly one mapping,
+ * -EPERM for a writable copy of memory pinned read-only, or an errno of
+ * iopt_map_pages().
+ */
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long src_iova, unsigned long length,
+	      unsigned long *dst_iova, int iommu_prot, bool fixed)
+{
+	struct iopt_pages *pages = NULL;
+	unsigned long page_offset = 0;
+	struct iopt_area *area;
+	unsigned long last;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&src->iova_rwsem);
+	area = iopt_area_first(src, src_iova, src_iova);
+	if (area && area->node.start == src_iova && area->node.last == last) {
+		pages = area->pages;
+		page_offset = area->page_offset;
+		kref_get(&pages->kref);
+	}
+	up_read(&src->iova_rwsem);
+	if (!pages)
+		return -ENOENT;
+
+	if ((iommu_prot & IOMMU_WRITE) && !pages->writable)
+		rc = -EPERM;
+	else
+		rc = iopt_map_pages(dst, pages, page_offset, length, dst_iova,
+				    iommu_prot, fixed);
+	iopt_pages_put(pages);
+	return rc;
+}
+
+/*
+ * Remove every area inside [start, last], or none if an area crosses one of
+ * the ends.  Returns -ENOENT when there is no area to remove.
+ */
+static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last, unsigned long *unmapped)
+{
+	struct iopt_area *area, *next, *removed = NULL;
+	unsigned long total = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
+		if (area->node.start < start || area->node.last > last) {
+			up_write(&iopt->iova_rwsem);
+			return -ENOENT;
+		}
+	}
+	area = iopt_area_first(iopt, start, last);
+	while (area) {
+		next = iopt_area_next(area, start, last);
+		interval_tree_remove(&area->node, &iopt->area_itree);
+		total += iopt_area_length(area);
+		area->unmap_next = removed;
+		removed = area;
+		area = next;
+	}
+	up_write(&iopt->iova_rwsem);
+
+	/* Unpinning may take a while: not under the lock. */
+	while (removed) {
+		area = removed;
+		removed = area->unmap_next;
+		iopt_pages_put(area->pages);
+		kfree(area);
+	}
+
+	*unmapped = total;
+	return total ? 0 : -ENOENT;
+}
+
+/**
+ * iopt_unmap_iova() - remove the mappings inside an IOVA range
+ * @iopt: the table
+ * @iova: the start of the range
+ * @length: its length
+ * @unmapped: returns the number of bytes unmapped
+ *
+ * Return: 0; -ENOENT when the range holds no mapping or cuts one, which is
+ * then left as it was; -EOVERFLOW when the range wraps.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, unmapped);
+}
+
+/* Remove every mapping; succeeds when there is none. */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	int rc;
+
+	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/**
+ * iopt_set_allow_iova() - replace the promised ranges
+ * @iopt: the table
+ * @allowed_iova: the new ranges (struct interval_tree_node); on success
+ *	they move into the table and @allowed_iova is left empty
+ *
+ * Return: 0, or -EADDRINUSE when a new range overlaps a reserved one.
+ */
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed_iova)
+{
+	struct interval_tree_node *node;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (interval_tree_iter_first(&iopt->reserved_itree,
+					     node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	swap(iopt->allowed_itree, *allowed_iova);
+	up_write(&iopt->iova_rwsem);
+	return 0;
+}
+
+/**
+ * iopt_reserve_iova() - keep mappings out of an IOVA range
+ * @iopt: the table
+ * @start: the first IOVA of the range
+ * @last: the last IOVA of the range
+ * @owner: whose reservation it is, for iopt_remove_reserved_iova()
+ *
+ * Return: 0, or -EADDRINUSE when the range overlaps a mapping or a
+ * promised range.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	struct iopt_reserved *resv;
+	int rc = 0;
+
+	if (start > last)
+		return -EINVAL;
+	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
+	if (!resv)
+		return -ENOMEM;
+
+	down_write(&iopt->iova_rwsem);
+	if (iopt_area_first(iopt, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	resv->node.start = start;
+	resv->node.last = last;
+	resv->owner = owner;
+	interval_tree_insert(&resv->node, &iopt->reserved_itree);
+	resv = NULL;
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	kfree(resv);
+	return rc;
+}
+
+/* Take back every reservation of @owner. */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	struct interval_tree_node *node, *next;
+	struct iopt_reserved *resv;
+
+	down_write(&iopt->iova_rwsem);
+	node = interval_tree_iter_first(&iopt->reserved_itree, 0, ULONG_MAX);
+	while (node) {
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		resv = container_of(node, struct iopt_reserved, node);
+		if (resv->owner == owner) {
+			interval_tree_remove(node, &iopt->reserved_itree);
+			kfree(resv);
+		}
+		node = next;
+	}
+	up_write(&iopt->iova_rwsem);
+}
+
+/*
+ * Append [start, last] to @out if there is room; count it either way.
+ */
+static void iopt_emit_range(struct interval_tree_node *out, unsigned int max,
+			    unsigned int *count, unsigned long start,
+			    unsigned long last)
+{
+	if (*count < max) {
+		out[*count].start = start;
+		out[*count].last = last;
+	}
+	(*count)++;
+}
+
+/* Emit the parts of [start, last] that no reserved range covers. */
+static void iopt_emit_unreserved(struct io_pagetable *iopt,
+				 struct interval_tree_node *out,
+				 unsigned int max, unsigned int *count,
+				 unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *resv;
+	unsigned long cur = start;
+
+	for (resv = interval_tree_iter_first(&iopt->reserved_itree, start,
+					     last);
+	     resv; resv = interval_tree_iter_next(resv, start, last)) {
+		/* Reserved ranges may overlap each other. */
+		if (resv->start > cur)
+			iopt_emit_range(out, max, count, cur, resv->start - 1);
+		if (resv->last >= last)
+			return;
+		cur = max(cur, resv->last + 1);
+	}
+	iopt_emit_range(out, max, count, cur, last);
+}
+
+/**
+ * iopt_iova_ranges() - the IOVA ranges mappings may use
+ * @iopt: the table
+ * @out: an array for the ranges, in increasing order
+ * @max: the number of entries @out has room for
+ * @count: returns the number of ranges, which may be more than @max
+ *
+ * Return: 0.
+ */
+int iopt_iova_ranges(struct io_pagetable *iopt,
+		     struct interval_tree_node *out, unsigned int max,
+		     unsigned int *count)
+{
+	struct interval_tree_node *allowed;
+
+	*count = 0;
+	down_read(&iopt->iova_rwsem);
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+		iopt_emit_unreserved(iopt, out, max, count, 0, ULONG_MAX);
+	} else {
+		for (allowed = interval_tree_iter_first(&iopt->allowed_itree, 0,
+							ULONG_MAX);
+		     allowed;
+		     allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX))
+			iopt_emit_unreserved(iopt, out, max, count,
+					     allowed->start, allowed->last);
+	}
+	up_read(&iopt->iova_rwsem);
+	return 0;
+}

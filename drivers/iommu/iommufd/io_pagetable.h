@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The IO page table of an IOAS: which IOVA ranges map which user memory,
+ * which ranges are reserved or promised to userspace, and the pinned pages
+ * behind the mappings.
+ */
+#ifndef __IO_PAGETABLE_H
+#define __IO_PAGETABLE_H
+
+#include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+
+struct iommufd_ctx;
+
+/**
+ * struct iopt_pages - pinned user memory, shared by the areas mapping it
+ * @kref: one reference per area (IOAS_COPY makes more than one)
+ * @uptr: the page-aligned user address of the first page
+ * @npages: the number of pages
+ * @pages: the pinned pages; each page is pinned once however many areas
+ *	and page tables map it
+ * @writable: pinned for writing (IOMMU_IOAS_MAP_WRITEABLE)
+ * @account_mode: enum iommufd_account_mode the pages were charged in
+ * @source_mm: the mm the memory belongs to, for mm->locked_vm and
+ *	mm->pinned_vm (held with mmgrab())
+ * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode
+ */
+struct iopt_pages {
+	struct kref kref;
+	unsigned long uptr;
+	unsigned long npages;
+	struct page **pages;
+	bool writable;
+	u8 account_mode;
+	struct mm_struct *source_mm;
+	struct user_struct *source_user;
+};
+
+struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
+				  unsigned long uptr, unsigned long length,
+				  bool writable);
+void iopt_pages_put(struct iopt_pages *pages);
+
+/**
+ * struct iopt_area - one mapping of an IOAS
+ * @node: the IOVA range [start, last] in io_pagetable::area_itree
+ * @pages: the memory mapped
+ * @page_offset: the byte offset of @node.start's memory in @pages
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @unmap_next: chains the areas one unmap took out of the table, so that
+ *	their pages are released after io_pagetable::iova_rwsem is dropped
+ *
+ * An area is created and removed whole: IOMMU_IOAS_UNMAP never splits one,
+ * and IOMMU_IOAS_COPY copies exactly one.
+ */
+struct iopt_area {
+	struct interval_tree_node node;
+	struct iopt_pages *pages;
+	unsigned long page_offset;
+	int iommu_prot;
+	struct iopt_area *unmap_next;
+};
+
+static inline unsigned long iopt_area_length(struct iopt_area *area)
+{
+	return area->node.last - area->node.start + 1;
+}
+
+/**
+ * struct iopt_reserved - an IOVA range no mapping may use
+ * @node: the range in io_pagetable::reserved_itree
+ * @owner: who reserved it (a device, a domain's aperture, a test), so that
+ *	it can take its reservations back
+ */
+struct iopt_reserved {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+/**
+ * struct io_pagetable - the IOVA space of an IOAS
+ * @iova_rwsem: protects the three interval trees and @iova_alignment
+ * @area_itree: struct iopt_area by IOVA
+ * @allowed_itree: the ranges promised by IOMMU_IOAS_ALLOW_IOVAS
+ *	(struct interval_tree_node); empty when none were given
+ * @reserved_itree: struct iopt_reserved by IOVA
+ * @iova_alignment: the alignment every mapping must have, a power of two
+ *	no larger than PAGE_SIZE
+ */
+struct io_pagetable {
+	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached area_itree;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	unsigned long iova_alignment;
+};
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
+		   unsigned long page_offset, unsigned long length,
+		   unsigned long *iova, int iommu_prot, bool fixed);
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot, bool fixed);
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long src_iova, unsigned long length,
+	      unsigned long *dst_iova, int iommu_prot, bool fixed);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed_iova);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_iova_ranges(struct io_pagetable *iopt,
+		     struct interval_tree_node *out, unsigned int max,
+		     unsigned int *count);
+
+#endif
