@@ -338,6 +338,16 @@ def cmd_sync():
     ensure_base()
     if not os.path.exists(state_file()):
         raise Fail('build/linux was not assembled by "make tree"')
+    # Writing back over changes made in the repository since build/linux
+    # was assembled would lose them.
+    with open(state_file()) as f:
+        last = f.read().strip()
+    if tree_of(assemble()) != tree_of(last):
+        raise Fail('the repository changed since build/linux was assembled '
+                   'or written back: writing build/linux back would undo '
+                   'those changes.  Run "make tree" first if build/linux '
+                   'has no edits of its own; otherwise move them over by '
+                   'hand.')
     base = base_paths()
     work = snapshot_tree()
     head = git('rev-parse', 'HEAD').strip()
@@ -443,6 +453,10 @@ def cmd_sync():
         if p not in keep:
             os.remove(os.path.join(REPO, p))
             print(f'sync: removed {p}')
+    # The repository now describes the work tree: it is what "make tree"
+    # may replace without losing anything.
+    with open(state_file(), 'w') as f:
+        f.write(work + '\n')
 
 
 def cmd_changed():

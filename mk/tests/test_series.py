@@ -173,13 +173,26 @@ class Series(unittest.TestCase):
         self.assertIn('Signed-off-by: A Developer', new_patch)
         self.assertEqual(self.read(os.path.join(
             self.repo, 'drivers/iommu/other.c')), 'o\n')
-        # Assembling again gives the same content, with nothing to refuse.
+        # Assembling again gives the same content, with nothing to refuse,
+        # also after the repository changed since the write-back.
+        self.write(os.path.join(self.repo, 'drivers/iommu/other.c'), 'p\n')
         self.series('tree')
+        self.assertEqual(self.read(os.path.join(
+            self.linux, 'drivers/iommu/other.c')), 'p\n')
         self.assertEqual(self.log()[:3], ['series: new files',
                                           'core: Make B larger',
                                           'core: Change line 20'])
         self.assertEqual(sh('git', 'status', '--porcelain', cwd=self.linux)
                          .stdout, '')
+
+    def test_sync_refuses_to_undo_repository_changes(self):
+        self.series('tree')
+        new = os.path.join(self.repo, 'drivers/iommu/new.c')
+        self.write(new, 'edited in the repository\n')
+        p = self.series('sync', check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('repository changed', p.stderr)
+        self.assertEqual(self.read(new), 'edited in the repository\n')
 
     def test_sync_refuses_orphan_change(self):
         self.series('tree')
