@@ -10,14 +10,22 @@
 #include <linux/err.h>
 #include <linux/types.h>
 
+struct device;
 struct file;
 struct iommufd_ctx;
+struct iommufd_device;
 
 #if IS_ENABLED(CONFIG_IOMMUFD)
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file);
 struct iommufd_ctx *iommufd_ctx_from_fd(int fd);
 void iommufd_ctx_get(struct iommufd_ctx *ictx);
 void iommufd_ctx_put(struct iommufd_ctx *ictx);
+
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
 #else
 static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {

@@ -23,6 +23,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
+	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	/* With no page table attached any byte will do. */
 	iopt->iova_alignment = 1;
 }
@@ -45,6 +46,86 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	/* struct iopt_reserved starts with its node. */
 	iopt_free_itree(&iopt->reserved_itree);
 	iopt_free_itree(&iopt->allowed_itree);
+	/* Every page table holds the IOAS: none can be attached any more. */
+	WARN_ON(!xa_empty(&iopt->domains));
+	xa_destroy(&iopt->domains);
+}
+
+/* Unmap the first @length bytes of @area from @domain. */
+static void iopt_area_unmap_domain(struct iopt_area *area,
+				   struct iommu_domain *domain,
+				   unsigned long length)
+{
+	size_t unmapped;
+
+	unmapped = iommu_unmap(domain, area->node.start, length);
+	WARN_ON(unmapped != length);
+}
+
+/*
+ * Map @area into @domain, each physically contiguous run of its pages with
+ * one iommu_map(), which uses the largest IOMMU pages the run allows; or
+ * page by page when large pages are disabled.
+ */
+static int iopt_area_map_domain(struct io_pagetable *iopt,
+				struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	struct page **pages = area->pages->pages;
+	unsigned long length = iopt_area_length(area);
+	unsigned long idx = area->page_offset >> PAGE_SHIFT;
+	unsigned long done = 0, run;
+	phys_addr_t phys;
+	int rc;
+
+	phys = page_to_phys(pages[idx]) + (area->page_offset & ~PAGE_MASK);
+	while (done < length) {
+		/* The run starts at phys, in page idx; extend it. */
+		run = min(length - done, PAGE_SIZE - offset_in_page(phys));
+		while (!iopt->disable_large_pages && done + run < length &&
+		       page_to_phys(pages[idx + 1]) ==
+			       page_to_phys(pages[idx]) + PAGE_SIZE) {
+			idx++;
+			run += min(length - done - run, PAGE_SIZE);
+		}
+		rc = iommu_map(domain, area->node.start + done, phys, run,
+			       area->iommu_prot);
+		if (rc) {
+			if (done)
+				iopt_area_unmap_domain(area, domain, done);
+			return rc;
+		}
+		done += run;
+		if (done < length)
+			phys = page_to_phys(pages[++idx]);
+	}
+	return 0;
+}
+
+/* Map a new area into every domain, or into none. */
+static int iopt_area_map_domains(struct io_pagetable *iopt,
+				 struct iopt_area *area)
+{
+	struct iommu_domain *domain, *undo;
+	unsigned long index, undo_index;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	xa_for_each(&iopt->domains, index, domain) {
+		rc = iopt_area_map_domain(iopt, area, domain);
+		if (rc)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	xa_for_each(&iopt->domains, undo_index, undo) {
+		if (undo_index == index)
+			break;
+		iopt_area_unmap_domain(area, undo, iopt_area_length(area));
+	}
+	return rc;
 }
 
 static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
@@ -230,6 +311,12 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
 	area->iommu_prot = iommu_prot;
 	area->node.start = *iova;
 	area->node.last = *iova + length - 1;
+	rc = iopt_area_map_domains(iopt, area);
+	if (rc) {
+		/* The caller holds a reference too: this is not the last. */
+		iopt_pages_put(pages);
+		goto out_unlock;
+	}
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	up_write(&iopt->iova_rwsem);
 	return 0;
@@ -333,7 +420,9 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, unsigned long *unmapped)
 {
 	struct iopt_area *area, *next, *removed = NULL;
+	struct iommu_domain *domain;
 	unsigned long total = 0;
+	unsigned long index;
 
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt, start, last); area;
@@ -346,6 +435,9 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	area = iopt_area_first(iopt, start, last);
 	while (area) {
 		next = iopt_area_next(area, start, last);
+		xa_for_each(&iopt->domains, index, domain)
+			iopt_area_unmap_domain(area, domain,
+					       iopt_area_length(area));
 		interval_tree_remove(&area->node, &iopt->area_itree);
 		total += iopt_area_length(area);
 		area->unmap_next = removed;
@@ -434,42 +526,46 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
  * Return: 0, or -EADDRINUSE when the range overlaps a mapping or a
  * promised range.
  */
-int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
-		      unsigned long last, void *owner)
+static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
 {
 	struct iopt_reserved *resv;
-	int rc = 0;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	if (start > last)
 		return -EINVAL;
+	if (iopt_area_first(iopt, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
 	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
 	if (!resv)
 		return -ENOMEM;
-
-	down_write(&iopt->iova_rwsem);
-	if (iopt_area_first(iopt, start, last) ||
-	    interval_tree_iter_first(&iopt->allowed_itree, start, last)) {
-		rc = -EADDRINUSE;
-		goto out_unlock;
-	}
 	resv->node.start = start;
 	resv->node.last = last;
 	resv->owner = owner;
 	interval_tree_insert(&resv->node, &iopt->reserved_itree);
-	resv = NULL;
-out_unlock:
+	return 0;
+}
+
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	rc = __iopt_reserve_iova(iopt, start, last, owner);
 	up_write(&iopt->iova_rwsem);
-	kfree(resv);
 	return rc;
 }
 
-/* Take back every reservation of @owner. */
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
+					void *owner)
 {
 	struct interval_tree_node *node, *next;
 	struct iopt_reserved *resv;
 
-	down_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	node = interval_tree_iter_first(&iopt->reserved_itree, 0, ULONG_MAX);
 	while (node) {
 		next = interval_tree_iter_next(node, 0, ULONG_MAX);
@@ -480,6 +576,13 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 		}
 		node = next;
 	}
+}
+
+/* Take back every reservation of @owner. */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, owner);
 	up_write(&iopt->iova_rwsem);
 }
 
@@ -548,4 +651,170 @@ int iopt_iova_ranges(struct io_pagetable *iopt,
 	}
 	up_read(&iopt->iova_rwsem);
 	return 0;
+}
+
+/*
+ * The alignment mappings must have with @extra attached too: the largest
+ * of the domains' smallest page sizes.
+ */
+static unsigned long iopt_domain_alignment(struct io_pagetable *iopt,
+					   struct iommu_domain *extra)
+{
+	struct iommu_domain *domain;
+	unsigned long align = 1;
+	unsigned long index;
+
+	xa_for_each(&iopt->domains, index, domain)
+		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
+	if (extra)
+		align = max(align, 1UL << __ffs(extra->pgsize_bitmap));
+	return align;
+}
+
+/*
+ * Keep mappings out of what @domain cannot translate: below and above its
+ * aperture.
+ */
+static int iopt_reserve_aperture(struct io_pagetable *iopt,
+				 struct iommu_domain *domain)
+{
+	struct iommu_domain_geometry *geo = &domain->geometry;
+	int rc;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start) {
+		rc = __iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+					 domain);
+		if (rc)
+			return rc;
+	}
+	if (geo->aperture_end < ULONG_MAX) {
+		rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+					 ULONG_MAX, domain);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/**
+ * iopt_table_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: an empty IOMMU domain
+ *
+ * Maps every mapping of the table into @domain and keeps it so.  The
+ * table's usable IOVA space narrows to the domain's aperture and its
+ * alignment grows to the domain's smallest page size.
+ *
+ * Return: 0; -EADDRINUSE when a mapping or a promised range lies outside
+ * the aperture; -EINVAL when the domain's pages are larger than PAGE_SIZE
+ * or a mapping is not aligned to them; or an error of iommu_map().  On
+ * failure the table is as it was.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	struct iopt_area *area, *undo;
+	unsigned long align;
+	u32 index;
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	align = iopt_domain_alignment(iopt, domain);
+	if (align > PAGE_SIZE) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if ((area->node.start | iopt_area_length(area) |
+		     area->page_offset) & (align - 1)) {
+			rc = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	rc = iopt_reserve_aperture(iopt, domain);
+	if (rc)
+		goto out_reserved;
+
+	rc = xa_alloc(&iopt->domains, &index, domain, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_reserved;
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		rc = iopt_area_map_domain(iopt, area, domain);
+		if (rc)
+			goto out_unmap;
+	}
+	iopt->iova_alignment = align;
+	up_write(&iopt->iova_rwsem);
+	return 0;
+
+out_unmap:
+	for (undo = iopt_area_first(iopt, 0, ULONG_MAX); undo != area;
+	     undo = iopt_area_next(undo, 0, ULONG_MAX))
+		iopt_area_unmap_domain(undo, domain, iopt_area_length(undo));
+	xa_erase(&iopt->domains, index);
+out_reserved:
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain() - stop a domain mirroring the table
+ * @iopt: the table
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * Unmaps every mapping from @domain, and gives back the IOVA space and the
+ * alignment it took.
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct iommu_domain *entry;
+	struct iopt_area *area;
+	unsigned long index;
+
+	down_write(&iopt->iova_rwsem);
+	xa_for_each(&iopt->domains, index, entry) {
+		if (entry == domain)
+			break;
+	}
+	if (WARN_ON(!entry))
+		goto out_unlock;
+	xa_erase(&iopt->domains, index);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX))
+		iopt_area_unmap_domain(area, domain, iopt_area_length(area));
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+}
+
+/**
+ * iopt_set_large_pages() - allow or forbid large IOMMU pages
+ * @iopt: the table
+ * @enable: map contiguous memory with large pages
+ *
+ * Only while no domain is attached, so that every domain maps the same way.
+ *
+ * Return: 0, or -EBUSY while a domain is attached.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	if (!xa_empty(&iopt->domains))
+		rc = -EBUSY;
+	else
+		iopt->disable_large_pages = !enable;
+	up_write(&iopt->iova_rwsem);
+	return rc;
 }

@@ -12,7 +12,9 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
+struct iommu_domain;
 struct iommufd_ctx;
 
 /**
@@ -87,15 +89,22 @@ struct iopt_reserved {
  * @allowed_itree: the ranges promised by IOMMU_IOAS_ALLOW_IOVAS
  *	(struct interval_tree_node); empty when none were given
  * @reserved_itree: struct iopt_reserved by IOVA
- * @iova_alignment: the alignment every mapping must have, a power of two
- *	no larger than PAGE_SIZE
+ * @domains: the IOMMU domains attached, each holding every mapping of the
+ *	table; under @iova_rwsem
+ * @iova_alignment: the alignment every mapping must have: the largest
+ *	smallest page size of the domains, a power of two no larger than
+ *	PAGE_SIZE
+ * @disable_large_pages: map every page on its own (IOMMU_OPTION
+ *	HUGE_PAGES 0) rather than contiguous memory as large IOMMU pages
  */
 struct io_pagetable {
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
+	struct xarray domains;
 	unsigned long iova_alignment;
+	bool disable_large_pages;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
@@ -117,6 +126,11 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 		      unsigned long last, void *owner);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_iova_ranges(struct io_pagetable *iopt,
 		     struct interval_tree_node *out, unsigned int max,
 		     unsigned int *count);

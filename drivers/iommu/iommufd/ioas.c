@@ -25,7 +25,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	ioas->ictx = ucmd->ictx;
 	iopt_init_table(&ioas->iopt);
 	mutex_init(&ioas->mutex);
-	ioas->huge_pages = true;
+	INIT_LIST_HEAD(&ioas->hwpt_list);
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -294,6 +294,7 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
+	int rc = 0;
 
 	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
 		return -EOPNOTSUPP;
@@ -304,15 +305,16 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	mutex_lock(&ioas->mutex);
-	if (cmd->op == IOMMU_OPTION_OP_GET)
-		cmd->val64 = ioas->huge_pages;
-	else
-		ioas->huge_pages = cmd->val64;
-	mutex_unlock(&ioas->mutex);
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		down_read(&ioas->iopt.iova_rwsem);
+		cmd->val64 = !ioas->iopt.disable_large_pages;
+		up_read(&ioas->iopt.iova_rwsem);
+	} else {
+		rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
+	}
 
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return 0;
+	return rc;
 }
 
 /*

@@ -14,6 +14,10 @@
 
 #include "io_pagetable.h"
 
+struct device;
+struct iommu_domain;
+struct iommu_group;
+
 /* How pinned pages are charged against RLIMIT_MEMLOCK. */
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_USER = 0,	/* user_struct::locked_vm */
@@ -26,6 +30,9 @@ enum iommufd_account_mode {
  * @objects: object ID -> struct iommufd_object.  An ID is reserved with
  *	XA_ZERO_ENTRY while its object is created or destroyed, so lookups do
  *	not see the object then.  Protected by its own xa_lock.
+ * @groups_lock: protects @groups and the groups' reference counts
+ * @groups: IOMMU group ID -> struct iommufd_group, for the groups of the
+ *	bound devices
  * @destroy_wait: woken when an object loses its last short-term user
  * @account_mode: enum iommufd_account_mode; changes only while @objects is
  *	empty, under @objects' xa_lock
@@ -36,6 +43,8 @@ enum iommufd_account_mode {
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
+	struct mutex groups_lock;	/* protects groups */
+	struct xarray groups;
 	wait_queue_head_t destroy_wait;
 	u8 account_mode;
 
@@ -46,7 +55,12 @@ struct iommufd_ctx {
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT,
 	IOMMUFD_OBJ_IOAS,
+#ifdef CONFIG_IOMMUFD_TEST
+	IOMMUFD_OBJ_SELFTEST,
+#endif
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -108,16 +122,17 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
  * @obj: the object header
  * @iopt: its IOVA space and mappings
  * @ictx: the iommufd it belongs to
- * @mutex: serializes option changes
- * @huge_pages: map contiguous memory with large IOMMU pages (IOMMU_OPTION
- *	HUGE_PAGES); under @mutex
+ * @mutex: protects @hwpt_list
+ * @hwpt_list: the page tables the kernel made for attaching devices to
+ *	this IOAS (struct iommufd_hw_pagetable::hwpt_item), which later
+ *	attaches try first
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
 	struct iommufd_ctx *ictx;
-	struct mutex mutex;		/* protects huge_pages */
-	bool huge_pages;
+	struct mutex mutex;		/* protects hwpt_list */
+	struct list_head hwpt_list;
 };
 
 static_assert(offsetof(struct iommufd_ioas, obj) == 0);
@@ -143,8 +158,94 @@ void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj);
+void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
+				struct iommufd_object *obj);
+
+/**
+ * struct iommufd_hw_pagetable - an IOMMU domain mirroring an IOAS
+ * @obj: the object header
+ * @ioas: the IOAS, on which the page table holds a long-term use
+ * @domain: the IOMMU domain
+ * @auto_domain: made by the kernel for an attach to the IOAS; destroyed
+ *	with the last device detached from it
+ * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
+ *
+ * Each device attached holds a long-term use of the page table.
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommufd_ioas *ioas;
+	struct iommu_domain *domain;
+	bool auto_domain;
+	struct list_head hwpt_item;
+};
+
+static_assert(offsetof(struct iommufd_hw_pagetable, obj) == 0);
+
+struct iommufd_hw_pagetable *
+iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			   struct device *dev);
+void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
+
+/**
+ * struct iommufd_group - an IOMMU group of devices bound to an iommufd
+ * @refs: one per device of the group bound; under iommufd_ctx::groups_lock
+ * @ictx: the iommufd
+ * @group: the IOMMU group, with a reference held
+ * @lock: protects @hwpt and @attached
+ * @hwpt: the page table the group is attached to, or NULL
+ * @attached: how many of its devices are attached to @hwpt
+ *
+ * In 6.1 a domain is attached to a whole group: the devices of a group
+ * bound to one iommufd share one page table.
+ */
+struct iommufd_group {
+	unsigned int refs;
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	struct mutex lock;		/* protects hwpt and attached */
+	struct iommufd_hw_pagetable *hwpt;
+	unsigned int attached;
+};
+
+/**
+ * struct iommufd_device - a device bound to an iommufd
+ * @obj: the object header
+ * @ictx: the iommufd
+ * @dev: the device
+ * @igroup: its group
+ * @hwpt: the page table it is attached to, or NULL; under @igroup's lock
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct device *dev;
+	struct iommufd_group *igroup;
+	struct iommufd_hw_pagetable *hwpt;
+};
+
+static_assert(offsetof(struct iommufd_device, obj) == 0);
+
+void iommufd_device_destroy(struct iommufd_object *obj);
+
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+int __init iommufd_test_init(void);
+void iommufd_test_exit(void);
+#else
+static inline int iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
 #endif
 
 #endif

@@ -31,9 +31,20 @@ struct iommufd_object_ops {
 };
 
 static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_DEVICE] = {
+		.destroy = iommufd_device_destroy,
+	},
+	[IOMMUFD_OBJ_HWPT] = {
+		.destroy = iommufd_hw_pagetable_destroy,
+	},
 	[IOMMUFD_OBJ_IOAS] = {
 		.destroy = iommufd_ioas_destroy,
 	},
+#ifdef CONFIG_IOMMUFD_TEST
+	[IOMMUFD_OBJ_SELFTEST] = {
+		.destroy = iommufd_selftest_destroy,
+	},
+#endif
 };
 
 /*
@@ -85,6 +96,17 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	kfree(obj);
 }
 
+/*
+ * Undo _iommufd_object_alloc() of an object never published but already
+ * made whole: its type's destructor runs.
+ */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_ops[obj->type].destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
 /**
  * iommufd_get_object() - look up an object for the length of a system call
  * @ictx: the iommufd
@@ -116,23 +138,28 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 }
 
 /*
- * Destroy the object @id on userspace's request.  It must have no
- * long-term user but the table.  It is hidden from lookups first, then
- * system calls still using it are waited for; if one of them made it a
- * long-term user meanwhile, it is published again and the request fails.
+ * Destroy an object, found by @id, or @obj when it is given (the caller
+ * then holds @held long-term uses of it).  Its long-term users must be the
+ * table and the caller's @held, nothing else.  It is hidden from lookups
+ * first, then system calls still using it are waited for; if one of them
+ * made itself a long-term user meanwhile, it is published again and the
+ * call fails with -EBUSY, leaving every use as it was.
  */
-static int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
+static int __iommufd_object_remove(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj, u32 id,
+				   unsigned int held)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *found;
 	XA_STATE(xas, &ictx->objects, id);
 
 	xa_lock(&ictx->objects);
-	obj = xas_load(&xas);
-	if (xa_is_zero(obj) || !obj) {
+	found = xas_load(&xas);
+	if (!found || xa_is_zero(found) || (obj && found != obj)) {
 		xa_unlock(&ictx->objects);
-		return -ENOENT;
+		return obj ? -EBUSY : -ENOENT;
 	}
-	if (refcount_read(&obj->users) != 1) {
+	obj = found;
+	if (refcount_read(&obj->users) != 1 + held) {
 		xa_unlock(&ictx->objects);
 		return -EBUSY;
 	}
@@ -146,15 +173,39 @@ static int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
 	if (!refcount_dec_and_test(&obj->shortterm_users))
 		wait_event(ictx->destroy_wait,
 			   refcount_read(&obj->shortterm_users) == 0);
-	if (!refcount_dec_if_one(&obj->users)) {
+	if (refcount_read(&obj->users) != 1 + held) {
 		refcount_set(&obj->shortterm_users, 1);
 		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
 		return -EBUSY;
 	}
+	/* No one can find it or take a use of it any more. */
+	refcount_set(&obj->users, 0);
 	xa_erase(&ictx->objects, id);
 	iommufd_object_ops[obj->type].destroy(obj);
 	kfree(obj);
 	return 0;
+}
+
+/*
+ * Destroy an object the kernel created and holds a long-term use of (a
+ * bound device, the mock device of a test).  Userspace holds no long-term
+ * use of such objects, so this cannot fail.
+ */
+void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj)
+{
+	WARN_ON(__iommufd_object_remove(ictx, obj, obj->id, 1));
+}
+
+/*
+ * Drop the caller's long-term use of @obj, destroying the object if that
+ * was the last one but the table's.
+ */
+void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
+				struct iommufd_object *obj)
+{
+	if (__iommufd_object_remove(ictx, obj, obj->id, 1))
+		refcount_dec(&obj->users);
 }
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t length)
@@ -169,7 +220,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
-	return iommufd_object_remove(ucmd->ictx, cmd->id);
+	return __iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
 }
 
 static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
@@ -238,6 +289,8 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	mutex_init(&ictx->groups_lock);
+	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->vfio_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
@@ -272,6 +325,8 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 		if (WARN_ON(!destroyed))
 			break;
 	}
+	WARN_ON(!xa_empty(&ictx->groups));
+	mutex_destroy(&ictx->groups_lock);
 	mutex_destroy(&ictx->vfio_lock);
 	kfree(ictx);
 	return 0;
@@ -449,11 +504,20 @@ static struct miscdevice iommu_misc_dev = {
 
 static int __init iommufd_init(void)
 {
-	return misc_register(&iommu_misc_dev);
+	int rc;
+
+	rc = misc_register(&iommu_misc_dev);
+	if (rc)
+		return rc;
+	rc = iommufd_test_init();
+	if (rc)
+		misc_deregister(&iommu_misc_dev);
+	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
+	iommufd_test_exit();
 	misc_deregister(&iommu_misc_dev);
 }
 

@@ -1,13 +1,376 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOMMU_TEST_CMD: hooks into iommufd for its selftests, built only with
- * CONFIG_IOMMUFD_TEST.  Operations not implemented yet answer EOPNOTSUPP,
- * as an unknown operation does.
+ * IOMMU_TEST_CMD: hooks into iommufd for its selftests, and a mock IOMMU
+ * driver, built only with CONFIG_IOMMUFD_TEST.  Operations not implemented
+ * yet answer EOPNOTSUPP, as an unknown operation does.
+ *
+ * The mock IOMMU serves devices on a bus of its own.  Its domains keep
+ * their translations in an xarray, with pages of half PAGE_SIZE so that
+ * iommufd's alignment rules are exercised, and translate only
+ * [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
  */
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/iommufd.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "iommufd_private.h"
 #include "iommufd_test.h"
+
+#define MOCK_IO_PAGE_SIZE	(PAGE_SIZE / 2)
+
+/* Bits kept with each translation besides the physical page. */
+enum {
+	MOCK_PFN_READ = 1UL << 0,
+	MOCK_PFN_WRITE = 1UL << 1,
+	MOCK_PFN_SHIFT = 2,
+};
+
+struct mock_iommu_domain {
+	struct iommu_domain domain;
+	struct xarray pfns;
+};
+
+static struct iommu_domain mock_identity_domain = {
+	.type = IOMMU_DOMAIN_IDENTITY,
+};
+
+static struct bus_type iommufd_mock_bus_type = {
+	.name = "iommufd_mock",
+};
+
+static struct iommu_device mock_iommu_device;
+static struct notifier_block mock_bus_nb;
+static DEFINE_IDA(mock_dev_ida);
+
+struct mock_dev {
+	struct device dev;
+	int id;
+};
+
+static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_iommu_domain, domain);
+}
+
+static struct iommu_domain *mock_domain_alloc(unsigned int type)
+{
+	struct mock_iommu_domain *mock;
+
+	if (type == IOMMU_DOMAIN_IDENTITY)
+		return &mock_identity_domain;
+	if (type != IOMMU_DOMAIN_UNMANAGED)
+		return NULL;
+
+	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
+	if (!mock)
+		return NULL;
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	mock->domain.geometry.force_aperture = true;
+	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	xa_init(&mock->pfns);
+	return &mock->domain;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_iommu_domain *mock;
+
+	if (domain == &mock_identity_domain)
+		return;
+	mock = to_mock_domain(domain);
+	/* iommufd unmaps everything before it frees a domain. */
+	WARN_ON(!xa_empty(&mock->pfns));
+	kfree(mock);
+}
+
+static int mock_domain_attach_dev(struct iommu_domain *domain,
+				  struct device *dev)
+{
+	return 0;
+}
+
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long flags = 0;
+	size_t i;
+	void *old;
+
+	if (prot & IOMMU_READ)
+		flags |= MOCK_PFN_READ;
+	if (prot & IOMMU_WRITE)
+		flags |= MOCK_PFN_WRITE;
+
+	for (i = 0; i != pgcount; i++) {
+		old = xa_store(&mock->pfns, iova / MOCK_IO_PAGE_SIZE,
+			       xa_mk_value((paddr / MOCK_IO_PAGE_SIZE) <<
+					   MOCK_PFN_SHIFT | flags),
+			       gfp);
+		if (xa_is_err(old)) {
+			*mapped = i * MOCK_IO_PAGE_SIZE;
+			return xa_err(old);
+		}
+		/* Mapping over a translation is an iommufd bug. */
+		WARN_ON(old);
+		iova += MOCK_IO_PAGE_SIZE;
+		paddr += MOCK_IO_PAGE_SIZE;
+	}
+	*mapped = pgcount * MOCK_IO_PAGE_SIZE;
+	return 0;
+}
+
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	size_t i;
+	void *old;
+
+	for (i = 0; i != pgcount; i++) {
+		old = xa_erase(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+		/* Unmapping what is not mapped is an iommufd bug. */
+		if (WARN_ON(!old))
+			break;
+		iova += MOCK_IO_PAGE_SIZE;
+	}
+	return i * MOCK_IO_PAGE_SIZE;
+}
+
+static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	void *entry;
+
+	entry = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+	if (!entry)
+		return 0;
+	return (xa_to_value(entry) >> MOCK_PFN_SHIFT) * MOCK_IO_PAGE_SIZE +
+	       iova % MOCK_IO_PAGE_SIZE;
+}
+
+static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY || cap == IOMMU_CAP_INTR_REMAP;
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	if (dev->bus != &iommufd_mock_bus_type)
+		return ERR_PTR(-ENODEV);
+	return &mock_iommu_device;
+}
+
+static int mock_def_domain_type(struct device *dev)
+{
+	return IOMMU_DOMAIN_IDENTITY;
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
+	.domain_alloc = mock_domain_alloc,
+	.capable = mock_domain_capable,
+	.probe_device = mock_probe_device,
+	.device_group = generic_device_group,
+	.def_domain_type = mock_def_domain_type,
+	.default_domain_ops = &(struct iommu_domain_ops) {
+		.free = mock_domain_free,
+		.attach_dev = mock_domain_attach_dev,
+		.map_pages = mock_domain_map_pages,
+		.unmap_pages = mock_domain_unmap_pages,
+		.iova_to_phys = mock_domain_iova_to_phys,
+	},
+};
+
+static void mock_dev_release(struct device *dev)
+{
+	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
+
+	ida_free(&mock_dev_ida, mdev->id);
+	kfree(mdev);
+}
+
+static struct mock_dev *mock_dev_create(void)
+{
+	struct mock_dev *mdev;
+	int rc;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	mdev->id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
+	if (mdev->id < 0) {
+		rc = mdev->id;
+		kfree(mdev);
+		return ERR_PTR(rc);
+	}
+	device_initialize(&mdev->dev);
+	mdev->dev.release = mock_dev_release;
+	mdev->dev.bus = &iommufd_mock_bus_type;
+	rc = dev_set_name(&mdev->dev, "iommufd_mock%d", mdev->id);
+	if (rc)
+		goto err_put;
+	/* The bus notifier probes it into an IOMMU group of its own. */
+	rc = device_add(&mdev->dev);
+	if (rc)
+		goto err_put;
+	return mdev;
+
+err_put:
+	put_device(&mdev->dev);
+	return ERR_PTR(rc);
+}
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	device_unregister(&mdev->dev);
+}
+
+/**
+ * struct selftest_obj - a mock device bound and attached (MOCK_DOMAIN)
+ * @obj: the object header
+ * @ictx: the iommufd
+ * @mdev: the mock device
+ * @idev: the mock device bound to @ictx
+ */
+struct selftest_obj {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct mock_dev *mdev;
+	struct iommufd_device *idev;
+};
+
+static_assert(offsetof(struct selftest_obj, obj) == 0);
+
+void iommufd_selftest_destroy(struct iommufd_object *obj)
+{
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	iommufd_device_detach(sobj->idev);
+	iommufd_device_unbind(sobj->idev);
+	mock_dev_destroy(sobj->mdev);
+}
+
+/* A mock device, bound to the iommufd and attached to an IOAS or HWPT. */
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	u32 pt_id = cmd->id;
+	u32 idev_id;
+	int rc;
+
+	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
+				    IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	sobj->ictx = ucmd->ictx;
+
+	sobj->mdev = mock_dev_create();
+	if (IS_ERR(sobj->mdev)) {
+		rc = PTR_ERR(sobj->mdev);
+		goto out_abort;
+	}
+	sobj->idev = iommufd_device_bind(ucmd->ictx, &sobj->mdev->dev,
+					 &idev_id);
+	if (IS_ERR(sobj->idev)) {
+		rc = PTR_ERR(sobj->idev);
+		goto out_mdev;
+	}
+	rc = iommufd_device_attach(sobj->idev, &pt_id);
+	if (rc)
+		goto out_unbind;
+
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_detach;
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+
+out_detach:
+	iommufd_device_detach(sobj->idev);
+out_unbind:
+	iommufd_device_unbind(sobj->idev);
+out_mdev:
+	mock_dev_destroy(sobj->mdev);
+out_abort:
+	iommufd_object_abort(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+static struct mock_iommu_domain *
+iommufd_test_get_mock_domain(struct iommufd_ucmd *ucmd, u32 hwpt_id,
+			     struct iommufd_hw_pagetable **hwpt)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, hwpt_id, IOMMUFD_OBJ_HWPT);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	*hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if ((*hwpt)->domain->ops != mock_ops.default_domain_ops) {
+		iommufd_put_object(ucmd->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	return to_mock_domain((*hwpt)->domain);
+}
+
+/*
+ * Check that the mock domain @hwpt_id translates [iova, iova + length) to
+ * the memory at @uptr, mock page by mock page.
+ */
+static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
+				     u64 iova, u64 length, u64 uptr)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	unsigned long off;
+	struct page *page;
+	phys_addr_t phys;
+	int rc = 0;
+	u64 end;
+
+	if (!length || iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+	if (check_add_overflow(iova, length, &end) ||
+	    check_add_overflow(uptr, length, &end))
+		return -EOVERFLOW;
+
+	mock = iommufd_test_get_mock_domain(ucmd, hwpt_id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
+
+	for (off = 0; off < length; off += MOCK_IO_PAGE_SIZE) {
+		rc = get_user_pages_fast(uptr + off, 1, 0, &page);
+		if (rc != 1) {
+			rc = rc < 0 ? rc : -EFAULT;
+			break;
+		}
+		phys = page_to_phys(page) + offset_in_page(uptr + off);
+		put_page(page);
+		rc = 0;
+		if (iommu_iova_to_phys(&mock->domain, iova + off) != phys) {
+			rc = -EINVAL;
+			break;
+		}
+	}
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
 
 /* Reserve an IOVA range of an IOAS, as a device's reserved region does. */
 static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 ioas_id,
@@ -39,7 +402,35 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_add_reserved(ucmd, cmd->id,
 						 cmd->add_reserved.start,
 						 cmd->add_reserved.length);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+		return iommufd_test_mock_domain(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return iommufd_test_md_check_map(ucmd, cmd->id,
+						 cmd->check_map.iova,
+						 cmd->check_map.length,
+						 cmd->check_map.uptr);
 	default:
 		return -EOPNOTSUPP;
 	}
+}
+
+int __init iommufd_test_init(void)
+{
+	int rc;
+
+	rc = bus_register(&iommufd_mock_bus_type);
+	if (rc)
+		return rc;
+	rc = iommu_device_register_bus(&mock_iommu_device, &mock_ops,
+				       &iommufd_mock_bus_type, &mock_bus_nb);
+	if (rc)
+		bus_unregister(&iommufd_mock_bus_type);
+	return rc;
+}
+
+void iommufd_test_exit(void)
+{
+	iommu_device_unregister_bus(&mock_iommu_device,
+				    &iommufd_mock_bus_type, &mock_bus_nb);
+	bus_unregister(&iommufd_mock_bus_type);
 }

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Devices bound to an iommufd, and their attachment to page tables.
+ *
+ * Binding claims DMA ownership of one device; the iommu core checks that
+ * its IOMMU group allows it (iommu_device_claim_dma_owner()).  Attaching
+ * makes the device's DMA go through a page table that mirrors an IOAS.
+ */
+#include <linux/iommu.h>
+#include <linux/iommufd.h>
+#include <linux/irqdomain.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "iommufd_private.h"
+
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Allow binding devices whose MSIs the platform cannot isolate (interrupt remapping missing): a device could then raise interrupts it does not own. Default: refuse.");
+
+static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
+					       struct device *dev)
+{
+	struct iommufd_group *igroup, *new;
+	struct iommu_group *group;
+	int rc;
+
+	group = iommu_group_get(dev);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new) {
+		iommu_group_put(group);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	mutex_lock(&ictx->groups_lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup) {
+		igroup->refs++;
+		mutex_unlock(&ictx->groups_lock);
+		iommu_group_put(group);
+		kfree(new);
+		return igroup;
+	}
+	new->refs = 1;
+	new->ictx = ictx;
+	new->group = group;
+	mutex_init(&new->lock);
+	rc = xa_err(xa_store(&ictx->groups, iommu_group_id(group), new,
+			     GFP_KERNEL_ACCOUNT));
+	mutex_unlock(&ictx->groups_lock);
+	if (rc) {
+		mutex_destroy(&new->lock);
+		kfree(new);
+		iommu_group_put(group);
+		return ERR_PTR(rc);
+	}
+	return new;
+}
+
+static void iommufd_put_group(struct iommufd_group *igroup)
+{
+	struct iommufd_ctx *ictx = igroup->ictx;
+
+	mutex_lock(&ictx->groups_lock);
+	if (--igroup->refs) {
+		mutex_unlock(&ictx->groups_lock);
+		return;
+	}
+	xa_erase(&ictx->groups, iommu_group_id(igroup->group));
+	mutex_unlock(&ictx->groups_lock);
+
+	WARN_ON(igroup->hwpt);
+	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->group);
+	kfree(igroup);
+}
+
+/*
+ * Without interrupt remapping (or an MSI controller that isolates) a
+ * device can write to the MSI window any message it likes.
+ */
+static int iommufd_check_msi_isolation(struct device *dev)
+{
+	if (device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP) ||
+	    irq_domain_check_msi_remap())
+		return 0;
+	if (!allow_unsafe_interrupts) {
+		dev_warn(dev,
+			 "MSIs of this device are not isolated (no interrupt remapping): refusing to bind it; iommufd.allow_unsafe_interrupts=1 overrides\n");
+		return -EPERM;
+	}
+	dev_warn(dev,
+		 "MSIs of this device are not isolated (no interrupt remapping): bound because iommufd.allow_unsafe_interrupts is set\n");
+	return 0;
+}
+
+/**
+ * iommufd_device_bind - bind a device to an iommufd
+ * @ictx: the iommufd; the caller keeps it referenced until unbind
+ * @dev: the device
+ * @id: returns the ID of the device object, which userspace names the
+ *	device by
+ *
+ * Claims DMA ownership of @dev for @ictx.  The claim succeeds only when
+ * every other device of its IOMMU group is driverless, bound to a driver
+ * that manages DMA itself, or bound to @ictx too; from then on the
+ * device's DMA is blocked until it is attached, and no kernel driver that
+ * uses the DMA API can probe a device of the group.
+ *
+ * Return: the bound device, or an ERR_PTR: -ENODEV when @dev has no IOMMU
+ * group, -EPERM when its MSIs cannot be isolated, -EBUSY when its group is
+ * in use (the kernel log names the device and driver in the way).
+ */
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id)
+{
+	struct iommufd_device *idev;
+	struct iommufd_group *igroup;
+	int rc;
+
+	rc = iommufd_check_msi_isolation(dev);
+	if (rc)
+		return ERR_PTR(rc);
+
+	igroup = iommufd_get_group(ictx, dev);
+	if (IS_ERR(igroup))
+		return ERR_CAST(igroup);
+
+	rc = iommu_device_claim_dma_owner(dev, ictx);
+	if (rc)
+		goto out_put_group;
+
+	idev = iommufd_object_alloc(ictx, struct iommufd_device,
+				    IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_release_owner;
+	}
+	idev->ictx = ictx;
+	idev->dev = dev;
+	idev->igroup = igroup;
+	/* The binder holds a long-term use: userspace cannot destroy it. */
+	refcount_inc(&idev->obj.users);
+	iommufd_object_finalize(ictx, &idev->obj);
+	*id = idev->obj.id;
+	return idev;
+
+out_release_owner:
+	iommu_device_release_dma_owner(dev);
+out_put_group:
+	iommufd_put_group(igroup);
+	return ERR_PTR(rc);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+/**
+ * iommufd_device_unbind - undo iommufd_device_bind()
+ * @idev: a device bound, and detached
+ *
+ * Releases the DMA ownership: the last device of a group bound to the
+ * iommufd gives the group back to the kernel.
+ */
+void iommufd_device_unbind(struct iommufd_device *idev)
+{
+	iommufd_object_destroy_kernel(idev->ictx, &idev->obj);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
+
+void iommufd_device_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
+
+	if (WARN_ON(idev->hwpt))
+		iommufd_device_detach(idev);
+	iommu_device_release_dma_owner(idev->dev);
+	iommufd_put_group(idev->igroup);
+}
+
+/* Keep the device's reserved regions out of the IOAS. */
+static int iommufd_device_reserve_regions(struct iommufd_device *idev,
+					  struct io_pagetable *iopt)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(idev->dev, &regions);
+	list_for_each_entry(resv, &regions, list) {
+		rc = iopt_reserve_iova(iopt, resv->start,
+				       resv->start + resv->length - 1, idev);
+		if (rc)
+			break;
+	}
+	iommu_put_resv_regions(idev->dev, &regions);
+	if (rc)
+		iopt_remove_reserved_iova(iopt, idev);
+	return rc;
+}
+
+/* Attach @idev to @hwpt; the devices of a group share one page table. */
+static int iommufd_device_do_attach(struct iommufd_device *idev,
+				    struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct io_pagetable *iopt = &hwpt->ioas->iopt;
+	int rc;
+
+	mutex_lock(&igroup->lock);
+	if (idev->hwpt || (igroup->hwpt && igroup->hwpt != hwpt)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	rc = iommufd_device_reserve_regions(idev, iopt);
+	if (rc)
+		goto out_unlock;
+	if (!igroup->hwpt) {
+		rc = iommu_attach_group(hwpt->domain, igroup->group);
+		if (rc) {
+			iopt_remove_reserved_iova(iopt, idev);
+			goto out_unlock;
+		}
+		igroup->hwpt = hwpt;
+	}
+	igroup->attached++;
+	idev->hwpt = hwpt;
+	refcount_inc(&hwpt->obj.users);
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+/*
+ * Attach to an IOAS: through a page table the kernel made for it before,
+ * if the device's IOMMU can use one, or else through a new one.
+ */
+static int iommufd_device_auto_attach(struct iommufd_device *idev,
+				      struct iommufd_ioas *ioas,
+				      struct iommufd_hw_pagetable **out)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
+		rc = iommufd_device_do_attach(idev, hwpt);
+		if (!rc) {
+			*out = hwpt;
+			goto out_unlock;
+		}
+		/* An incompatible domain: try the next, or a new one. */
+		if (rc != -EINVAL && rc != -EMEDIUMTYPE)
+			goto out_unlock;
+	}
+
+	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_unlock;
+	}
+	hwpt->auto_domain = true;
+	rc = iommufd_device_do_attach(idev, hwpt);
+	if (rc) {
+		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
+		goto out_unlock;
+	}
+	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
+	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+	*out = hwpt;
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+/**
+ * iommufd_device_attach - attach a bound device to a page table
+ * @idev: the device
+ * @pt_id: in: the ID of an IOAS or of a hardware page table; out: the ID
+ *	of the hardware page table attached
+ *
+ * Attaching to an IOAS uses a page table the kernel manages for it: one
+ * already made, when the device's IOMMU can use it, or a new one.  The
+ * device's reserved regions are taken out of the IOAS.
+ *
+ * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
+ * the device is attached already, or its group is attached elsewhere;
+ * -EADDRINUSE when a mapping of the IOAS lies in a reserved region or
+ * outside the aperture of the device's IOMMU; other errors of the IOMMU
+ * driver.
+ */
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
+{
+	struct iommufd_hw_pagetable *hwpt = NULL;
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+
+	switch (obj->type) {
+	case IOMMUFD_OBJ_HWPT:
+		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+		rc = iommufd_device_do_attach(idev, hwpt);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		rc = iommufd_device_auto_attach(
+			idev, container_of(obj, struct iommufd_ioas, obj), &hwpt);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	if (!rc)
+		*pt_id = hwpt->obj.id;
+	iommufd_put_object(idev->ictx, obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
+
+/**
+ * iommufd_device_detach - detach a device from its page table
+ * @idev: an attached device
+ *
+ * The device's DMA is blocked once no device of its group is attached.  A
+ * page table the kernel made for an IOAS goes with its last device.
+ */
+void iommufd_device_detach(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&igroup->lock);
+	hwpt = idev->hwpt;
+	if (WARN_ON(!hwpt)) {
+		mutex_unlock(&igroup->lock);
+		return;
+	}
+	idev->hwpt = NULL;
+	if (!--igroup->attached) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	ioas = hwpt->ioas;
+	iopt_remove_reserved_iova(&ioas->iopt, idev);
+	mutex_unlock(&igroup->lock);
+
+	if (!hwpt->auto_domain) {
+		refcount_dec(&hwpt->obj.users);
+		return;
+	}
+	/*
+	 * The last device of a page table the kernel made destroys it.  Off
+	 * the IOAS's list first, so that no attach picks it up meanwhile; an
+	 * attach by its ID keeps it, as it should.
+	 */
+	mutex_lock(&ioas->mutex);
+	if (refcount_read(&hwpt->obj.users) == 2)
+		list_del_init(&hwpt->hwpt_item);
+	mutex_unlock(&ioas->mutex);
+	iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
