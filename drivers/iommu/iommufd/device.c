@@ -296,6 +296,7 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
 	struct iommufd_hw_pagetable *hwpt = NULL;
 	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
 	int rc;
 
 	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
@@ -308,8 +309,8 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 		rc = iommufd_device_do_attach(idev, hwpt);
 		break;
 	case IOMMUFD_OBJ_IOAS:
-		rc = iommufd_device_auto_attach(
-			idev, container_of(obj, struct iommufd_ioas, obj), &hwpt);
+		ioas = container_of(obj, struct iommufd_ioas, obj);
+		rc = iommufd_device_auto_attach(idev, ioas, &hwpt);
 		break;
 	default:
 		rc = -EINVAL;

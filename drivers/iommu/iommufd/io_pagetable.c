@@ -516,16 +516,6 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	return 0;
 }
 
-/**
- * iopt_reserve_iova() - keep mappings out of an IOVA range
- * @iopt: the table
- * @start: the first IOVA of the range
- * @last: the last IOVA of the range
- * @owner: whose reservation it is, for iopt_remove_reserved_iova()
- *
- * Return: 0, or -EADDRINUSE when the range overlaps a mapping or a
- * promised range.
- */
 static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
@@ -548,6 +538,16 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	return 0;
 }
 
+/**
+ * iopt_reserve_iova() - keep mappings out of an IOVA range
+ * @iopt: the table
+ * @start: the first IOVA of the range
+ * @last: the last IOVA of the range
+ * @owner: whose reservation it is, for iopt_remove_reserved_iova()
+ *
+ * Return: 0, or -EADDRINUSE when the range overlaps a mapping or a
+ * promised range.
+ */
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 		      unsigned long last, void *owner)
 {

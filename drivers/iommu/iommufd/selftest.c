@@ -421,10 +421,21 @@ int __init iommufd_test_init(void)
 	rc = bus_register(&iommufd_mock_bus_type);
 	if (rc)
 		return rc;
+	/* The IOMMU in sysfs, which the devices it serves link to */
+	rc = iommu_device_sysfs_add(&mock_iommu_device, NULL, NULL, "%s",
+				    iommufd_mock_bus_type.name);
+	if (rc)
+		goto err_bus;
 	rc = iommu_device_register_bus(&mock_iommu_device, &mock_ops,
 				       &iommufd_mock_bus_type, &mock_bus_nb);
 	if (rc)
-		bus_unregister(&iommufd_mock_bus_type);
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_iommu_device);
+err_bus:
+	bus_unregister(&iommufd_mock_bus_type);
 	return rc;
 }
 
@@ -432,5 +443,6 @@ void iommufd_test_exit(void)
 {
 	iommu_device_unregister_bus(&mock_iommu_device,
 				    &iommufd_mock_bus_type, &mock_bus_nb);
+	iommu_device_sysfs_remove(&mock_iommu_device);
 	bus_unregister(&iommufd_mock_bus_type);
 }

@@ -1131,4 +1131,248 @@ TEST_F(mapping, fork_after_map)
 	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
 }
 
+static int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id, __u32 *hwpt_id,
+		       __u32 *idev_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (rc)
+		return rc;
+	if (stdev_id)
+		*stdev_id = cmd.mock_domain.out_stdev_id;
+	if (hwpt_id)
+		*hwpt_id = cmd.mock_domain.out_hwpt_id;
+	if (idev_id)
+		*idev_id = cmd.mock_domain.out_idev_id;
+	return 0;
+}
+
+static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
+		     __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)buf,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+#define MOCK_PAGE_SIZE	(PAGE_SIZE / 2)
+
+/* An IOAS with a mock device attached through a mock domain. */
+FIXTURE(mock) {
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	__u32 idev_id;
+	void *buf;
+	long vmpin;
+};
+
+FIXTURE_SETUP(mock)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	self->buf = alloc_buffer(MB, 2 * MB);
+	ASSERT_NE(NULL, self->buf);
+	self->vmpin = proc_status_kb("VmPin");
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &self->stdev_id,
+				 &self->hwpt_id, &self->idev_id));
+}
+
+FIXTURE_TEARDOWN(mock)
+{
+	close(self->fd);
+}
+
+TEST_F(mock, ids_and_ranges)
+{
+	struct iommu_iova_range r[2];
+	__u64 alignment;
+	__u32 num = 2;
+
+	EXPECT_NE(0, self->stdev_id);
+	EXPECT_NE(0, self->hwpt_id);
+	EXPECT_NE(0, self->idev_id);
+	EXPECT_NE(self->stdev_id, self->hwpt_id);
+	EXPECT_NE(self->idev_id, self->hwpt_id);
+
+	/* The domain's aperture and page size now shape the IOAS. */
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num,
+				 &alignment));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(MOCK_APERTURE_START, r[0].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, r[0].last);
+	EXPECT_EQ(MOCK_PAGE_SIZE, alignment);
+
+	/* Detaching (destroying the mock device) widens it again. */
+	ASSERT_EQ(0, obj_destroy(self->fd, self->stdev_id));
+	num = 2;
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num,
+				 &alignment));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(1, alignment);
+}
+
+TEST_F(mock, map_unmap)
+{
+	__u64 iova = 0, unmapped;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	EXPECT_LE(MOCK_APERTURE_START, iova);
+	EXPECT_GE(MOCK_APERTURE_LAST, iova + MB - 1);
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, self->buf, MB));
+	/* Pinned once, whatever the domains. */
+	EXPECT_EQ(self->vmpin + MB / 1024, proc_status_kb("VmPin"));
+
+	/* A mock page is half a CPU page: half-page alignment works. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + MOCK_PAGE_SIZE, MOCK_PAGE_SIZE,
+				    MOCK_APERTURE_START + 64 * MB +
+					    MOCK_PAGE_SIZE));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id,
+			       MOCK_APERTURE_START + 64 * MB + MOCK_PAGE_SIZE,
+			       self->buf + MOCK_PAGE_SIZE, MOCK_PAGE_SIZE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 1024,
+					    MOCK_APERTURE_START + 2 * MB));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 1024, MOCK_PAGE_SIZE,
+					    MOCK_APERTURE_START + 2 * MB));
+	/* Outside the aperture is reserved. */
+	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
+						self->buf, PAGE_SIZE,
+						MOCK_APERTURE_START -
+							PAGE_SIZE));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, MB,
+				&unmapped));
+	EXPECT_EQ(MB, unmapped);
+	EXPECT_ERRNO(EINVAL, check_map(self->fd, self->hwpt_id, iova,
+				       self->buf, MOCK_PAGE_SIZE));
+}
+
+/* Mappings made before the attach are mapped into the new domain. */
+TEST_F(mock, attach_maps_existing)
+{
+	__u32 ioas_id, hwpt_id, stdev_id, second;
+	__u64 iova = MOCK_APERTURE_START + 4 * MB, val = 0;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, MB, iova));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id,
+				 NULL));
+	ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, self->buf, MB));
+	/* Large pages cannot be turned off under an attached domain. */
+	EXPECT_ERRNO(EBUSY, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				   IOMMU_OPTION_OP_SET, ioas_id, &val));
+
+	/* The same IOAS again: the kernel's page table is shared. */
+	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, NULL, &second, NULL));
+	EXPECT_EQ(hwpt_id, second);
+	ASSERT_EQ(0, obj_destroy(self->fd, stdev_id));
+	EXPECT_EQ(0, check_map(self->fd, second, iova, self->buf, MB));
+}
+
+/* Page by page, with large pages off: the same translations. */
+TEST_F(mock, huge_pages_off)
+{
+	__u64 iova = MOCK_APERTURE_START, val = 0;
+	__u32 ioas_id, hwpt_id;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	ASSERT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, MB, iova));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, NULL, &hwpt_id, NULL));
+	ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, self->buf, MB));
+}
+
+/* An attach that the IOAS cannot take fails and changes nothing. */
+TEST_F(mock, attach_refused)
+{
+	struct iommu_iova_range r[2];
+	__u32 ioas_id, num = 2;
+	__u64 alignment;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	/* A mapping outside the aperture */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, PAGE_SIZE,
+				    PAGE_SIZE));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, ioas_id, NULL, NULL,
+					     NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas_id, PAGE_SIZE, PAGE_SIZE,
+				NULL));
+	/* A mapping smaller than the domain's page */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, 1024,
+				    MOCK_APERTURE_START));
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, ioas_id, NULL, NULL,
+					 NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas_id, 0, UINT64_MAX, NULL));
+	/* A promised range outside the aperture */
+	r[0].start = 0;
+	r[0].last = MOCK_APERTURE_START;
+	ASSERT_EQ(0, allow_iovas(self->fd, ioas_id, r, 1));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, ioas_id, NULL, NULL,
+					     NULL));
+
+	ASSERT_EQ(0, iova_ranges(self->fd, ioas_id, r, &num, &alignment));
+	EXPECT_EQ(1, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(1, alignment);
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+TEST_F(mock, destroy_order)
+{
+	__u64 iova = 0;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	/* Everything in use refuses to go. */
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, self->ioas_id));
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, self->hwpt_id));
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, self->idev_id));
+	/* An ID of the wrong type is no mock page table. */
+	EXPECT_ERRNO(ENOENT, check_map(self->fd, self->ioas_id, iova,
+				       self->buf, MB));
+
+	/* The device goes, then its page table with it, then the IOAS. */
+	ASSERT_EQ(0, obj_destroy(self->fd, self->stdev_id));
+	EXPECT_ERRNO(ENOENT, obj_destroy(self->fd, self->hwpt_id));
+	EXPECT_ERRNO(ENOENT, obj_destroy(self->fd, self->idev_id));
+	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/* Closing with a device attached and memory mapped releases it all. */
+TEST_F(mock, close_all_live)
+{
+	__u64 iova = 0;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
+			      MAP_RW));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_EQ(0, close(self->fd));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	self->fd = open("/dev/iommu", O_RDWR);
+}
+
 TEST_HARNESS_MAIN
