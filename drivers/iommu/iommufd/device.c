@@ -219,7 +219,10 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (rc)
 		goto out_unlock;
 	if (!igroup->hwpt) {
-		rc = iommu_attach_group(hwpt->domain, igroup->group);
+		if (iommufd_should_fail())
+			rc = -ENOMEM;
+		else
+			rc = iommu_attach_group(hwpt->domain, igroup->group);
 		if (rc) {
 			iopt_remove_reserved_iova(iopt, idev);
 			goto out_unlock;
@@ -247,7 +250,11 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
+		/* One being destroyed has no use left: leave it alone. */
+		if (!refcount_inc_not_zero(&hwpt->obj.users))
+			continue;
 		rc = iommufd_device_do_attach(idev, hwpt);
+		refcount_dec(&hwpt->obj.users);
 		if (!rc) {
 			*out = hwpt;
 			goto out_unlock;

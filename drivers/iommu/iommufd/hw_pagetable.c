@@ -56,9 +56,16 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_hw_pagetable, obj);
 	struct iommufd_ioas *ioas = hwpt->ioas;
 
-	mutex_lock(&ioas->mutex);
-	list_del(&hwpt->hwpt_item);
-	mutex_unlock(&ioas->mutex);
+	/*
+	 * Only a page table the kernel made is on the IOAS's list, from
+	 * before it was published; the attach that made it may be destroying
+	 * it again, holding the IOAS's mutex, before it got there.
+	 */
+	if (!list_empty(&hwpt->hwpt_item)) {
+		mutex_lock(&ioas->mutex);
+		list_del_init(&hwpt->hwpt_item);
+		mutex_unlock(&ioas->mutex);
+	}
 
 	iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
 	iommu_domain_free(hwpt->domain);

@@ -88,8 +88,11 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 			idx++;
 			run += min(length - done - run, PAGE_SIZE);
 		}
-		rc = iommu_map(domain, area->node.start + done, phys, run,
-			       area->iommu_prot);
+		if (iommufd_should_fail())
+			rc = -ENOMEM;
+		else
+			rc = iommu_map(domain, area->node.start + done, phys,
+				       run, area->iommu_prot);
 		if (rc) {
 			if (done)
 				iopt_area_unmap_domain(area, domain, done);

@@ -233,11 +233,17 @@ static_assert(offsetof(struct iommufd_device, obj) == 0);
 void iommufd_device_destroy(struct iommufd_object *obj);
 
 #ifdef CONFIG_IOMMUFD_TEST
+bool iommufd_should_fail(void);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
 static inline int iommufd_test_init(void)
 {
 	return 0;

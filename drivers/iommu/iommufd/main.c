@@ -173,13 +173,16 @@ static int __iommufd_object_remove(struct iommufd_ctx *ictx,
 	if (!refcount_dec_and_test(&obj->shortterm_users))
 		wait_event(ictx->destroy_wait,
 			   refcount_read(&obj->shortterm_users) == 0);
-	if (refcount_read(&obj->users) != 1 + held) {
+	/*
+	 * Take the uses to zero in one step, so that a user that only takes
+	 * a use when there is one (refcount_inc_not_zero()) either keeps the
+	 * object or finds it gone.
+	 */
+	if (atomic_cmpxchg(&obj->users.refs, 1 + held, 0) != 1 + held) {
 		refcount_set(&obj->shortterm_users, 1);
 		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
 		return -EBUSY;
 	}
-	/* No one can find it or take a use of it any more. */
-	refcount_set(&obj->users, 0);
 	xa_erase(&ictx->objects, id);
 	iommufd_object_ops[obj->type].destroy(obj);
 	kfree(obj);

@@ -62,8 +62,12 @@ static int iopt_pages_pin_all(struct iopt_pages *pages)
 		gup_flags |= FOLL_WRITE;
 	while (done < pages->npages) {
 		n = min_t(unsigned long, pages->npages - done, IOPT_PIN_BATCH);
-		n = pin_user_pages_fast(pages->uptr + done * PAGE_SIZE, n,
-					gup_flags, pages->pages + done);
+		if (iommufd_should_fail())
+			n = -EFAULT;
+		else
+			n = pin_user_pages_fast(pages->uptr + done * PAGE_SIZE,
+						n, gup_flags,
+						pages->pages + done);
 		if (n <= 0) {
 			unpin_user_pages(pages->pages, done);
 			return n ? n : -EFAULT;

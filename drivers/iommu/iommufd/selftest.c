@@ -9,7 +9,9 @@
  * iommufd's alignment rules are exercised, and translate only
  * [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
  */
+#include <linux/debugfs.h>
 #include <linux/device.h>
+#include <linux/fault-inject.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -21,6 +23,19 @@
 #include "iommufd_test.h"
 
 #define MOCK_IO_PAGE_SIZE	(PAGE_SIZE / 2)
+
+/*
+ * Fault injection at the failures that slab and page allocation failures
+ * cannot reach (pinning, IOMMU mapping, attaching), as debugfs
+ * fail_iommufd; /proc/self/task/TID/fail-nth counts it too.
+ */
+static DECLARE_FAULT_ATTR(fail_iommufd);
+static struct dentry *fail_iommufd_dir;
+
+bool iommufd_should_fail(void)
+{
+	return should_fail(&fail_iommufd, 1);
+}
 
 /* Bits kept with each translation besides the physical page. */
 enum {
@@ -418,9 +433,11 @@ int __init iommufd_test_init(void)
 {
 	int rc;
 
+	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
+						     &fail_iommufd);
 	rc = bus_register(&iommufd_mock_bus_type);
 	if (rc)
-		return rc;
+		goto err_debugfs;
 	/* The IOMMU in sysfs, which the devices it serves link to */
 	rc = iommu_device_sysfs_add(&mock_iommu_device, NULL, NULL, "%s",
 				    iommufd_mock_bus_type.name);
@@ -436,6 +453,8 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu_device);
 err_bus:
 	bus_unregister(&iommufd_mock_bus_type);
+err_debugfs:
+	debugfs_remove_recursive(fail_iommufd_dir);
 	return rc;
 }
 
@@ -445,4 +464,5 @@ void iommufd_test_exit(void)
 				    &iommufd_mock_bus_type, &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu_device);
 	bus_unregister(&iommufd_mock_bus_type);
+	debugfs_remove_recursive(fail_iommufd_dir);
 }

@@ -22,73 +22,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-
-#define PAGE_SIZE	4096UL
-#define MB		(1024UL * 1024UL)
-
-#define EXPECT_ERRNO(err, expr)				\
-	do {						\
-		errno = 0;				\
-		EXPECT_EQ(-1, expr);			\
-		EXPECT_EQ(err, errno);			\
-	} while (0)
-
-#define ASSERT_ERRNO(err, expr)				\
-	do {						\
-		errno = 0;				\
-		ASSERT_EQ(-1, expr);			\
-		ASSERT_EQ(err, errno);			\
-	} while (0)
-
-static int ioas_alloc(int fd, __u32 *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	if (!rc)
-		*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int obj_destroy(int fd, __u32 id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int option(int fd, __u32 option_id, __u16 op, __u32 object_id,
-		  __u64 *val)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = option_id,
-		.op = op,
-		.object_id = object_id,
-		.val64 = *val,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_OPTION, &cmd);
-	*val = cmd.val64;
-	return rc;
-}
-
-static int vfio_ioas(int fd, __u16 op, __u32 *ioas_id)
-{
-	struct iommu_vfio_ioas cmd = {
-		.size = sizeof(cmd),
-		.op = op,
-		.ioas_id = *ioas_id,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
-	*ioas_id = cmd.ioas_id;
-	return rc;
-}
+#include "iommufd_utils.h"
 
 /*
  * Issue @cmd with a copy of @arg whose size field says @size: shorter than
@@ -269,19 +203,6 @@ TEST_F(iommufd, close_with_objects)
 	/* A new context starts empty and numbers from 1 again. */
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
 	ASSERT_EQ(1, id);
-}
-
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
 }
 
 TEST_F(iommufd, option_rlimit_mode)
@@ -497,146 +418,6 @@ TEST_F(iommufd, race_create_use_destroy)
 			EXPECT_EQ(ENOENT, errno);
 	}
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-}
-
-/* A value of /proc/self/status in kB, as VmPin or VmLck. */
-static long proc_status_kb(const char *key)
-{
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, strlen(key)) &&
-		    line[strlen(key)] == ':') {
-			val = strtol(line + strlen(key) + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static int ioas_map(int fd, __u32 ioas_id, void *buf, __u64 length,
-		    __u64 *iova, __u32 flags)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.ioas_id = ioas_id,
-		.user_va = (uintptr_t)buf,
-		.length = length,
-		.iova = *iova,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-	*iova = cmd.iova;
-	return rc;
-}
-
-#define MAP_RW	(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-#define MAP_FIXED_RW	(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
-
-static int ioas_map_fixed(int fd, __u32 ioas_id, void *buf, __u64 length,
-			  __u64 iova)
-{
-	return ioas_map(fd, ioas_id, buf, length, &iova, MAP_FIXED_RW);
-}
-
-static int ioas_unmap(int fd, __u32 ioas_id, __u64 iova, __u64 length,
-		      __u64 *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas_id,
-		.iova = iova,
-		.length = length,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-	if (unmapped)
-		*unmapped = cmd.length;
-	return rc;
-}
-
-static int ioas_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
-		     __u64 length, __u64 *dst_iova, __u32 flags)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dst_ioas_id = dst,
-		.src_ioas_id = src,
-		.length = length,
-		.dst_iova = *dst_iova,
-		.src_iova = src_iova,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
-	*dst_iova = cmd.dst_iova;
-	return rc;
-}
-
-static int iova_ranges(int fd, __u32 ioas_id, struct iommu_iova_range *r,
-		       __u32 *num, __u64 *alignment)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas_id,
-		.num_iovas = *num,
-		.allowed_iovas = (uintptr_t)r,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-	*num = cmd.num_iovas;
-	if (alignment)
-		*alignment = cmd.out_iova_alignment;
-	return rc;
-}
-
-static int allow_iovas(int fd, __u32 ioas_id, struct iommu_iova_range *r,
-		       __u32 num)
-{
-	struct iommu_ioas_allow_iovas cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas_id,
-		.num_iovas = num,
-		.allowed_iovas = (uintptr_t)r,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
-}
-
-static int add_reserved(int fd, __u32 ioas_id, __u64 start, __u64 length)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_ADD_RESERVED,
-		.id = ioas_id,
-		.add_reserved = { .start = start, .length = length },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-static void *alloc_buffer(size_t size, size_t align)
-{
-	void *p;
-
-	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	p = (void *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	memset(p, 0x5a, size);
-	return p;
 }
 
 /* An IOAS with a buffer of 1 MiB, 2 MiB aligned, to map. */
@@ -1130,47 +911,6 @@ TEST_F(mapping, fork_after_map)
 	EXPECT_EQ(0x5a, p[16 * PAGE_SIZE - 1]);
 	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
 }
-
-static int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id, __u32 *hwpt_id,
-		       __u32 *idev_id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = pt_id,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	if (rc)
-		return rc;
-	if (stdev_id)
-		*stdev_id = cmd.mock_domain.out_stdev_id;
-	if (hwpt_id)
-		*hwpt_id = cmd.mock_domain.out_hwpt_id;
-	if (idev_id)
-		*idev_id = cmd.mock_domain.out_idev_id;
-	return 0;
-}
-
-static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
-		     __u64 length)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
-		.id = hwpt_id,
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)buf,
-		},
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-#define MOCK_PAGE_SIZE	(PAGE_SIZE / 2)
 
 /* An IOAS with a mock device attached through a mock domain. */
 FIXTURE(mock) {

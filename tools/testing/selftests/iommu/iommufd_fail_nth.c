@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault injection sweep over iommufd: for each flow of ioctls, fail the
+ * 1st, 2nd, ... allocation or iommufd injection site (failslab,
+ * fail_page_alloc and fail_iommufd, through /proc/self/task/TID/fail-nth)
+ * until a run hits none.  Every run must unwind cleanly: no kernel warning
+ * (panic_on_warn is set, so one would stop the machine), nothing left
+ * pinned once the iommufd is closed.
+ */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../kselftest_harness.h"
+#include "iommufd_utils.h"
+
+#define DEBUGFS	"/sys/kernel/debug"
+
+static int write_file(const char *path, const char *val)
+{
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Make the three kinds of faults count for fail-nth, silently. */
+static bool setup_fault_injection(void)
+{
+	static const char * const dirs[] = {
+		"failslab", "fail_page_alloc", "fail_iommufd",
+	};
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), DEBUGFS "/%s/verbose", dirs[i]);
+		if (write_file(path, "0"))
+			return false;
+	}
+	return !write_file(DEBUGFS "/failslab/ignore-gfp-wait", "N") &&
+	       !write_file(DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N") &&
+	       !write_file(DEBUGFS "/fail_page_alloc/min-order", "0");
+}
+
+static char fail_nth_path[64];
+
+static int arm_fail_nth(unsigned int nth)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", nth);
+	return write_file(fail_nth_path, val);
+}
+
+/* Returns true when the armed fault was hit (the count ran out). */
+static bool disarm_fail_nth(void)
+{
+	char val[16] = "";
+
+	read_file(fail_nth_path, val, sizeof(val));
+	write_file(fail_nth_path, "0");
+	return atoi(val) == 0;
+}
+
+static void *buf;
+#define BUF_SIZE	(256 * 1024UL)
+
+/*
+ * The flows: each opens /dev/iommu, does its calls whatever fails, and
+ * closes it, which must release everything.
+ */
+static void flow_ioas(void)
+{
+	struct iommu_iova_range r[4];
+	__u64 iova = 0, dst = 0;
+	__u32 ioas, ioas2, num = 4;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return;
+	if (ioas_alloc(fd, &ioas) || ioas_alloc(fd, &ioas2))
+		goto out;
+	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
+	ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW);
+	iova_ranges(fd, ioas, r, &num, NULL);
+	ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL);
+	obj_destroy(fd, ioas);
+out:
+	close(fd);
+}
+
+static void flow_ranges(void)
+{
+	struct iommu_iova_range r[2] = {
+		{ .start = MOCK_APERTURE_START, .last = MOCK_APERTURE_LAST },
+	};
+	__u64 iova = 0;
+	__u32 ioas;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return;
+	if (ioas_alloc(fd, &ioas))
+		goto out;
+	allow_iovas(fd, ioas, r, 1);
+	add_reserved(fd, ioas, 0, PAGE_SIZE);
+	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
+	mock_domain(fd, ioas, NULL, NULL, NULL);
+out:
+	close(fd);
+}
+
+static void flow_mock_domain(void)
+{
+	__u32 ioas, stdev, hwpt;
+	__u64 iova = 0, dst = 0;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return;
+	if (ioas_alloc(fd, &ioas))
+		goto out;
+	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
+	if (!mock_domain(fd, ioas, &stdev, &hwpt, NULL)) {
+		ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW);
+		ioas_copy(fd, ioas, ioas, iova, BUF_SIZE, &dst, MAP_RW);
+		mock_domain(fd, ioas, NULL, NULL, NULL);
+		ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL);
+		obj_destroy(fd, stdev);
+	}
+out:
+	close(fd);
+}
+
+static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
+{
+	long vmpin = proc_status_kb("VmPin");
+	unsigned int nth;
+	bool hit;
+
+	/* The flow must work with no fault at all. */
+	flow();
+	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
+
+	for (nth = 1; nth < 100000; nth++) {
+		ASSERT_EQ(0, arm_fail_nth(nth));
+		flow();
+		hit = disarm_fail_nth();
+		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))
+			TH_LOG("pins left behind with fault %u", nth);
+		if (!hit)
+			break;
+	}
+	TH_LOG("%u injection points", nth - 1);
+	ASSERT_LT(1, nth);
+}
+
+FIXTURE(fail_nth) {
+	char panic_on_warn[8];
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	if (access(DEBUGFS "/fail_iommufd", F_OK))
+		SKIP(return, "no fail_iommufd (CONFIG_IOMMUFD_TEST)");
+	ASSERT_TRUE(setup_fault_injection());
+	snprintf(fail_nth_path, sizeof(fail_nth_path),
+		 "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	buf = alloc_buffer(BUF_SIZE, 2 * MB);
+	ASSERT_NE(NULL, buf);
+	/* Fault in every page now: a failure must hit the kernel's calls. */
+	memset(buf, 1, BUF_SIZE);
+	ASSERT_EQ(0, read_file("/proc/sys/kernel/panic_on_warn",
+			       self->panic_on_warn,
+			       sizeof(self->panic_on_warn)));
+	ASSERT_EQ(0, write_file("/proc/sys/kernel/panic_on_warn", "1"));
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	if (self->panic_on_warn[0])
+		write_file("/proc/sys/kernel/panic_on_warn",
+			   self->panic_on_warn);
+}
+
+TEST_F_TIMEOUT(fail_nth, ioas, 600)
+{
+	if (_metadata->skip)
+		return;
+	run_sweep(_metadata, flow_ioas);
+}
+
+TEST_F_TIMEOUT(fail_nth, ranges, 600)
+{
+	if (_metadata->skip)
+		return;
+	run_sweep(_metadata, flow_ranges);
+}
+
+TEST_F_TIMEOUT(fail_nth, mock_domain, 600)
+{
+	if (_metadata->skip)
+		return;
+	run_sweep(_metadata, flow_mock_domain);
+}
+
+TEST_HARNESS_MAIN

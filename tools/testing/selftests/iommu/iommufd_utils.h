@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers of the iommufd selftests: thin wrappers of the ioctls and of
+ * IOMMU_TEST_CMD, returning what ioctl() returns with errno set.
+ */
+#ifndef __SELFTEST_IOMMUFD_UTILS_H
+#define __SELFTEST_IOMMUFD_UTILS_H
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/iommufd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define EXPECT_ERRNO(err, expr)				\
+	do {						\
+		errno = 0;				\
+		EXPECT_EQ(-1, expr);			\
+		EXPECT_EQ(err, errno);			\
+	} while (0)
+#define ASSERT_ERRNO(err, expr)				\
+	do {						\
+		errno = 0;				\
+		ASSERT_EQ(-1, expr);			\
+		ASSERT_EQ(err, errno);			\
+	} while (0)
+#define PAGE_SIZE	4096UL
+#define MB		(1024UL * 1024UL)
+#define MAP_RW	(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define MAP_FIXED_RW	(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
+#define MOCK_PAGE_SIZE	(PAGE_SIZE / 2)
+
+static inline int ioas_alloc(int fd, __u32 *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static inline int obj_destroy(int fd, __u32 id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+static inline int option(int fd, __u32 option_id, __u16 op, __u32 object_id,
+			 __u64 *val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option_id,
+		.op = op,
+		.object_id = object_id,
+		.val64 = *val,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_OPTION, &cmd);
+	*val = cmd.val64;
+	return rc;
+}
+
+static inline int vfio_ioas(int fd, __u16 op, __u32 *ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = op,
+		.ioas_id = *ioas_id,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+	*ioas_id = cmd.ioas_id;
+	return rc;
+}
+
+/* A value of /proc/self/status in kB, as VmPin or VmLck. */
+static inline long proc_status_kb(const char *key)
+{
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, strlen(key)) &&
+		    line[strlen(key)] == ':') {
+			val = strtol(line + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline int ioas_map(int fd, __u32 ioas_id, void *buf, __u64 length,
+			   __u64 *iova, __u32 flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)buf,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	*iova = cmd.iova;
+	return rc;
+}
+
+static inline int ioas_map_fixed(int fd, __u32 ioas_id, void *buf, __u64 length,
+				 __u64 iova)
+{
+	return ioas_map(fd, ioas_id, buf, length, &iova, MAP_FIXED_RW);
+}
+
+static inline int ioas_unmap(int fd, __u32 ioas_id, __u64 iova, __u64 length,
+			     __u64 *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.iova = iova,
+		.length = length,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	if (unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static inline int ioas_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
+			    __u64 length, __u64 *dst_iova, __u32 flags)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+static inline int iova_ranges(int fd, __u32 ioas_id, struct iommu_iova_range *r,
+			      __u32 *num, __u64 *alignment)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = *num,
+		.allowed_iovas = (uintptr_t)r,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	*num = cmd.num_iovas;
+	if (alignment)
+		*alignment = cmd.out_iova_alignment;
+	return rc;
+}
+
+static inline int allow_iovas(int fd, __u32 ioas_id, struct iommu_iova_range *r,
+			      __u32 num)
+{
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = num,
+		.allowed_iovas = (uintptr_t)r,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+static inline int add_reserved(int fd, __u32 ioas_id, __u64 start, __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas_id,
+		.add_reserved = { .start = start, .length = length },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline void *alloc_buffer(size_t size, size_t align)
+{
+	void *p;
+
+	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (void *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	memset(p, 0x5a, size);
+	return p;
+}
+
+static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
+			      __u32 *hwpt_id, __u32 *idev_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (rc)
+		return rc;
+	if (stdev_id)
+		*stdev_id = cmd.mock_domain.out_stdev_id;
+	if (hwpt_id)
+		*hwpt_id = cmd.mock_domain.out_hwpt_id;
+	if (idev_id)
+		*idev_id = cmd.mock_domain.out_idev_id;
+	return 0;
+}
+
+static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
+			    __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)buf,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline int drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+#endif
