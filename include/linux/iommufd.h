@@ -12,8 +12,28 @@
 
 struct device;
 struct file;
+struct iommufd_access;
 struct iommufd_ctx;
 struct iommufd_device;
+struct page;
+
+/**
+ * struct iommufd_access_ops - callbacks of an in-kernel access
+ * @unmap: the range [@iova, @iova + @length) of the IOAS is about to be
+ *	unmapped: before returning, unpin every page pinned in it with
+ *	iommufd_access_unpin_pages()
+ */
+struct iommufd_access_ops {
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+/* Flags of iommufd_access_pin_pages() and iommufd_access_rw() */
+enum {
+	IOMMUFD_ACCESS_RW_READ = 0,
+	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+	/* The caller is a kernel thread, with no mm of the IOAS's owner */
+	IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1,
+};
 
 #if IS_ENABLED(CONFIG_IOMMUFD)
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file);
@@ -26,6 +46,21 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
+
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id);
+void iommufd_access_destroy(struct iommufd_access *access);
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id);
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t len, unsigned int flags);
 #else
 static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {

@@ -9,6 +9,7 @@
  * never overlaps a mapping or a promised range: whichever comes second is
  * refused.
  */
+#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/overflow.h>
@@ -24,6 +25,8 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	mutex_init(&iopt->access_lock);
+	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	/* With no page table attached any byte will do. */
 	iopt->iova_alignment = 1;
 }
@@ -49,6 +52,9 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	/* Every page table holds the IOAS: none can be attached any more. */
 	WARN_ON(!xa_empty(&iopt->domains));
 	xa_destroy(&iopt->domains);
+	WARN_ON(!xa_empty(&iopt->accesses));
+	xa_destroy(&iopt->accesses);
+	mutex_destroy(&iopt->access_lock);
 }
 
 /* Unmap the first @length bytes of @area from @domain. */
@@ -425,8 +431,10 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	struct iopt_area *area, *next, *removed = NULL;
 	struct iommu_domain *domain;
 	unsigned long total = 0;
+	bool notified = false;
 	unsigned long index;
 
+again:
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
@@ -434,6 +442,18 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			up_write(&iopt->iova_rwsem);
 			return -ENOENT;
 		}
+		if (!atomic_read(&area->num_accesses))
+			continue;
+		up_write(&iopt->iova_rwsem);
+		/*
+		 * Pages an access pinned: it unpins them when told.  An
+		 * access that does not is a kernel bug; the mapping stays.
+		 */
+		if (WARN_ON(notified))
+			return -EBUSY;
+		iommufd_access_notify_unmap(iopt, start, last - start + 1);
+		notified = true;
+		goto again;
 	}
 	area = iopt_area_first(iopt, start, last);
 	while (area) {
@@ -819,5 +839,156 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	else
 		iopt->disable_large_pages = !enable;
 	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/*
+ * Walk the areas covering [iova, last] in order; -ENOENT when they do not
+ * cover it without a hole.
+ */
+static int iopt_check_covered(struct io_pagetable *iopt, unsigned long iova,
+			      unsigned long last)
+{
+	unsigned long next = iova;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
+		if (area->node.start > next)
+			return -ENOENT;
+		if (area->node.last >= last)
+			return 0;
+		next = area->node.last + 1;
+	}
+	return -ENOENT;
+}
+
+/* The page holding IOVA @iova of @area, and the offset in it. */
+static struct page *iopt_area_page(struct iopt_area *area, unsigned long iova,
+				   unsigned long *offset)
+{
+	unsigned long byte = area->page_offset + (iova - area->node.start);
+
+	*offset = offset_in_page(byte);
+	return area->pages->pages[byte >> PAGE_SHIFT];
+}
+
+/**
+ * iopt_access_pin_pages() - give an access the pages behind an IOVA range
+ * @iopt: the table
+ * @iova: the first IOVA, page aligned
+ * @length: the length, a multiple of PAGE_SIZE
+ * @out_pages: receives length / PAGE_SIZE pages
+ * @write: the access will write to them
+ *
+ * The pages are pinned already, by the mappings; this only keeps the
+ * mappings from going until iopt_access_unpin_pages() with the same range.
+ *
+ * Return: 0; -ENOENT when the range is not wholly mapped; -EPERM when
+ * @write and a mapping is not writable; -EINVAL for a mapping whose memory
+ * does not start on a page boundary.
+ */
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, struct page **out_pages,
+			  bool write)
+{
+	unsigned long last = iova + length - 1, cur, offset;
+	struct iopt_area *area;
+	int rc;
+
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_check_covered(iopt, iova, last);
+	if (rc)
+		goto out_unlock;
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
+		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
+			rc = -EPERM;
+			goto out_unlock;
+		}
+	}
+	for (cur = iova; cur < last; cur += PAGE_SIZE) {
+		area = iopt_area_first(iopt, cur, cur);
+		*out_pages = iopt_area_page(area, cur, &offset);
+		/* Only possible where a sub-page mapping starts. */
+		if (offset) {
+			rc = -EINVAL;
+			goto out_unlock;
+		}
+		out_pages++;
+	}
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last))
+		atomic_inc(&area->num_accesses);
+out_unlock:
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_access_unpin_pages() - undo iopt_access_pin_pages()
+ * @iopt: the table
+ * @iova: the IOVA given to iopt_access_pin_pages()
+ * @length: the length given to it
+ */
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length)
+{
+	unsigned long last = iova + length - 1;
+	struct iopt_area *area;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last))
+		WARN_ON(atomic_dec_return(&area->num_accesses) < 0);
+	up_read(&iopt->iova_rwsem);
+}
+
+/**
+ * iopt_access_rw() - copy between a kernel buffer and IOVA space
+ * @iopt: the table
+ * @iova: the first IOVA
+ * @data: the kernel buffer
+ * @length: the number of bytes
+ * @write: copy @data to the IOVA range, rather than from it
+ *
+ * Through the pinned pages of the mappings; any alignment will do.
+ *
+ * Return: 0; -ENOENT when the range is not wholly mapped; -EPERM when
+ * @write and a mapping is not writable.
+ */
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t length, bool write)
+{
+	unsigned long last = iova + length - 1, offset, chunk;
+	struct iopt_area *area;
+	struct page *page;
+	int rc;
+
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_check_covered(iopt, iova, last);
+	if (rc)
+		goto out_unlock;
+	while (length) {
+		area = iopt_area_first(iopt, iova, iova);
+		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
+			rc = -EPERM;
+			goto out_unlock;
+		}
+		page = iopt_area_page(area, iova, &offset);
+		chunk = min_t(unsigned long, length, PAGE_SIZE - offset);
+		chunk = min(chunk, area->node.last - iova + 1);
+		if (write)
+			memcpy_to_page(page, offset, data, chunk);
+		else
+			memcpy_from_page(data, page, offset, chunk);
+		data += chunk;
+		iova += chunk;
+		length -= chunk;
+	}
+out_unlock:
+	up_read(&iopt->iova_rwsem);
 	return rc;
 }

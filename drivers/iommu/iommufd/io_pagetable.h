@@ -9,6 +9,7 @@
 
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -52,6 +53,8 @@ void iopt_pages_put(struct iopt_pages *pages);
  * @pages: the memory mapped
  * @page_offset: the byte offset of @node.start's memory in @pages
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @num_accesses: pin_pages calls of in-kernel accesses covering the area
+ *	and not unpinned yet; the area cannot be unmapped until they are
  * @unmap_next: chains the areas one unmap took out of the table, so that
  *	their pages are released after io_pagetable::iova_rwsem is dropped
  *
@@ -63,6 +66,7 @@ struct iopt_area {
 	struct iopt_pages *pages;
 	unsigned long page_offset;
 	int iommu_prot;
+	atomic_t num_accesses;
 	struct iopt_area *unmap_next;
 };
 
@@ -96,6 +100,9 @@ struct iopt_reserved {
  *	PAGE_SIZE
  * @disable_large_pages: map every page on its own (IOMMU_OPTION
  *	HUGE_PAGES 0) rather than contiguous memory as large IOMMU pages
+ * @access_lock: protects @accesses; taken before @iova_rwsem
+ * @accesses: the in-kernel accesses attached (struct iommufd_access),
+ *	told before pages they may have pinned are unmapped
  */
 struct io_pagetable {
 	struct rw_semaphore iova_rwsem;
@@ -105,6 +112,8 @@ struct io_pagetable {
 	struct xarray domains;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	struct mutex access_lock;	/* protects accesses */
+	struct xarray accesses;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
@@ -131,6 +140,13 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, struct page **out_pages,
+			  bool write);
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length);
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t length, bool write);
 int iopt_iova_ranges(struct io_pagetable *iopt,
 		     struct interval_tree_node *out, unsigned int max,
 		     unsigned int *count);

@@ -57,6 +57,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT,
+	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_IOAS,
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_OBJ_SELFTEST,
@@ -231,6 +232,33 @@ struct iommufd_device {
 static_assert(offsetof(struct iommufd_device, obj) == 0);
 
 void iommufd_device_destroy(struct iommufd_object *obj);
+
+/**
+ * struct iommufd_access - an in-kernel user of an IOAS
+ * @obj: the object header
+ * @ictx: the iommufd
+ * @ops: the creator's callbacks
+ * @data: passed to @ops
+ * @ioas_lock: protects @ioas and @iopt_access_id, and is held across the
+ *	access's uses of the IOAS; taken before the IOAS's locks
+ * @ioas: the IOAS attached, on which the access holds a long-term use
+ * @iopt_access_id: the access's index in io_pagetable::accesses
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct mutex ioas_lock;		/* protects ioas */
+	struct iommufd_ioas *ioas;
+	u32 iopt_access_id;
+};
+
+static_assert(offsetof(struct iommufd_access, obj) == 0);
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long iova, unsigned long length);
 
 #ifdef CONFIG_IOMMUFD_TEST
 bool iommufd_should_fail(void);

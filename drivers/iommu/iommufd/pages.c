@@ -147,7 +147,9 @@ static void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
-	unpin_user_pages(pages->pages, pages->npages);
+	/* Devices, and accesses, may have written to writable pages. */
+	unpin_user_pages_dirty_lock(pages->pages, pages->npages,
+				    pages->writable);
 	iopt_pages_unaccount(pages);
 	free_uid(pages->source_user);
 	mmdrop(pages->source_mm);

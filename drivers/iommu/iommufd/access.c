@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * In-kernel accesses to an IOAS: for emulated devices (mdev) that have no
+ * IOMMU of their own and reach guest memory by IOVA through the CPU.
+ *
+ * An access pins the pages behind an IOVA range, or copies to and from
+ * them.  Before the IOAS unmaps a range, every access attached to it is
+ * told (iommufd_access_ops::unmap) and must unpin what it pinned there
+ * before its callback returns; only then do the pages go.
+ */
+#include <linux/iommufd.h>
+#include <linux/slab.h>
+
+#include "iommufd_private.h"
+
+/**
+ * iommufd_access_create - create an in-kernel access to IO address spaces
+ * @ictx: the iommufd; the caller keeps it referenced until destroy
+ * @ops: the callbacks; @ops->unmap is required
+ * @data: passed to the callbacks
+ * @id: returns the ID of the access object
+ *
+ * Return: the access, not attached to any IOAS, or an ERR_PTR.
+ */
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id)
+{
+	struct iommufd_access *access;
+
+	if (WARN_ON(!ops || !ops->unmap))
+		return ERR_PTR(-EINVAL);
+
+	access = iommufd_object_alloc(ictx, struct iommufd_access,
+				      IOMMUFD_OBJ_ACCESS);
+	if (IS_ERR(access))
+		return access;
+	access->ictx = ictx;
+	access->ops = ops;
+	access->data = data;
+	mutex_init(&access->ioas_lock);
+	/* The creator holds a long-term use: userspace cannot destroy it. */
+	refcount_inc(&access->obj.users);
+	iommufd_object_finalize(ictx, &access->obj);
+	*id = access->obj.id;
+	return access;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
+
+/**
+ * iommufd_access_destroy - destroy an access
+ * @access: an access with nothing pinned
+ */
+void iommufd_access_destroy(struct iommufd_access *access)
+{
+	iommufd_object_destroy_kernel(access->ictx, &access->obj);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
+
+static void __iommufd_access_detach(struct iommufd_access *access)
+{
+	struct iommufd_ioas *ioas = access->ioas;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	mutex_lock(&ioas->iopt.access_lock);
+	xa_erase(&ioas->iopt.accesses, access->iopt_access_id);
+	mutex_unlock(&ioas->iopt.access_lock);
+	access->ioas = NULL;
+	refcount_dec(&ioas->obj.users);
+}
+
+void iommufd_access_destroy_object(struct iommufd_object *obj)
+{
+	struct iommufd_access *access =
+		container_of(obj, struct iommufd_access, obj);
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		__iommufd_access_detach(access);
+	mutex_unlock(&access->ioas_lock);
+	mutex_destroy(&access->ioas_lock);
+}
+
+static int __iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	mutex_lock(&ioas->iopt.access_lock);
+	rc = xa_alloc(&ioas->iopt.accesses, &access->iopt_access_id, access,
+		      xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&ioas->iopt.access_lock);
+	if (!rc) {
+		refcount_inc(&ioas->obj.users);
+		access->ioas = ioas;
+	}
+	iommufd_put_object(access->ictx, &ioas->obj);
+	return rc;
+}
+
+/**
+ * iommufd_access_attach - attach an access to an IOAS
+ * @access: an access not attached
+ * @ioas_id: the IOAS
+ *
+ * Return: 0, -EINVAL when already attached, -ENOENT when @ioas_id is no
+ * IOAS.
+ */
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
+{
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		rc = -EINVAL;
+	else
+		rc = __iommufd_access_attach(access, ioas_id);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
+
+/**
+ * iommufd_access_replace - move an attached access to another IOAS
+ * @access: an attached access with nothing pinned
+ * @ioas_id: the new IOAS
+ *
+ * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS,
+ * in which case the access stays where it was.
+ */
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
+{
+	struct iommufd_ioas *old;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	old = access->ioas;
+	if (!old) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (old->obj.id == ioas_id) {
+		rc = 0;
+		goto out_unlock;
+	}
+	/* Attach to the new IOAS first, so a failure changes nothing. */
+	rc = __iommufd_access_attach(access, ioas_id);
+	if (rc) {
+		access->ioas = old;
+		goto out_unlock;
+	}
+	swap(access->ioas, old);
+	__iommufd_access_detach(access);
+	access->ioas = old;
+out_unlock:
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
+
+/**
+ * iommufd_access_detach - detach an access from its IOAS
+ * @access: an attached access with nothing pinned
+ */
+void iommufd_access_detach(struct iommufd_access *access)
+{
+	mutex_lock(&access->ioas_lock);
+	if (!WARN_ON(!access->ioas))
+		__iommufd_access_detach(access);
+	mutex_unlock(&access->ioas_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
+
+/**
+ * iommufd_access_notify_unmap() - tell the accesses of an IOAS of an unmap
+ * @iopt: the IOAS's table
+ * @iova: the start of the range going away
+ * @length: its length
+ *
+ * Called by the IOAS, holding none of its locks, before it unmaps a range
+ * accesses may have pinned pages of.  Each callback runs without iommufd's
+ * locks, with the access kept alive, so that it can unpin.
+ */
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long iova, unsigned long length)
+{
+	struct iommufd_access *access;
+	unsigned long index;
+
+	mutex_lock(&iopt->access_lock);
+	xa_for_each(&iopt->accesses, index, access) {
+		/* One being destroyed has nothing pinned. */
+		if (!refcount_inc_not_zero(&access->obj.shortterm_users))
+			continue;
+		mutex_unlock(&iopt->access_lock);
+		access->ops->unmap(access->data, iova, length);
+		iommufd_put_object(access->ictx, &access->obj);
+		mutex_lock(&iopt->access_lock);
+	}
+	mutex_unlock(&iopt->access_lock);
+}
+
+/**
+ * iommufd_access_pin_pages - the pages behind an IOVA range
+ * @access: an attached access
+ * @iova: the first IOVA, page aligned
+ * @length: the length, a multiple of PAGE_SIZE
+ * @out_pages: receives length / PAGE_SIZE pages
+ * @flags: IOMMUFD_ACCESS_RW_WRITE when the caller will write to them
+ *
+ * The pages stay valid until iommufd_access_unpin_pages() with the same
+ * range, which the access must call at the latest from its unmap callback
+ * for that range.
+ *
+ * Return: 0; -EINVAL for a misaligned or empty range or an access not
+ * attached; -EOVERFLOW when the range wraps; -ENOENT when it is not wholly
+ * mapped; -EPERM for a write to memory not mapped writable.
+ */
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags)
+{
+	unsigned long last;
+	int rc = -EINVAL;
+
+	if (!length || (iova | length) & ~PAGE_MASK)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		rc = iopt_access_pin_pages(&access->ioas->iopt, iova, length,
+					   out_pages,
+					   flags & IOMMUFD_ACCESS_RW_WRITE);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
+
+/**
+ * iommufd_access_unpin_pages - release pages of iommufd_access_pin_pages()
+ * @access: the access
+ * @iova: the IOVA given to iommufd_access_pin_pages()
+ * @length: the length given to it
+ */
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length)
+{
+	mutex_lock(&access->ioas_lock);
+	if (!WARN_ON(!access->ioas || !length))
+		iopt_access_unpin_pages(&access->ioas->iopt, iova, length);
+	mutex_unlock(&access->ioas_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
+
+/**
+ * iommufd_access_rw - read or write IOVA space through the CPU
+ * @access: an attached access
+ * @iova: the first IOVA
+ * @data: the kernel buffer
+ * @len: the number of bytes
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data into the IOVA range;
+ *	IOMMUFD_ACCESS_RW_KTHREAD is accepted and changes nothing, as the
+ *	memory is pinned and reached without the owner's mm
+ *
+ * Return: 0; -EINVAL for an empty range or an access not attached;
+ * -EOVERFLOW when the range wraps; -ENOENT when it is not wholly mapped;
+ * -EPERM for a write to memory not mapped writable.
+ */
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t len, unsigned int flags)
+{
+	unsigned long last;
+	int rc = -EINVAL;
+
+	if (!len)
+		return -EINVAL;
+	if (check_add_overflow(iova, len - 1, &last))
+		return -EOVERFLOW;
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		rc = iopt_access_rw(&access->ioas->iopt, iova, data, len,
+				    flags & IOMMUFD_ACCESS_RW_WRITE);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
