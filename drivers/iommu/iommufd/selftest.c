@@ -9,14 +9,17 @@
  * iommufd's alignment rules are exercised, and translate only
  * [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
  */
+#include <linux/anon_inodes.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/xarray.h>
 
 #include "iommufd_private.h"
@@ -387,6 +390,284 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 	return rc;
 }
 
+/*
+ * A test access: an in-kernel access held by a file (CREATE_ACCESS), whose
+ * pinned ranges (ACCESS_PAGES) are items with IDs of their own.
+ */
+struct selftest_access {
+	struct iommufd_access *access;
+	struct iommufd_ctx *ictx;
+	struct mutex lock;		/* protects items and next_id */
+	struct list_head items;
+	unsigned int next_id;
+};
+
+struct selftest_access_item {
+	struct list_head items_elm;
+	unsigned long iova;
+	unsigned long length;
+	unsigned int id;
+};
+
+/* Largest ACCESS_RW: its bounce buffer is the caller's to pay for. */
+#define SELFTEST_ACCESS_RW_MAX	(16 * 1024 * 1024)
+
+static void selftest_access_unmap(void *data, unsigned long iova,
+				  unsigned long length)
+{
+	struct selftest_access *staccess = data;
+	struct selftest_access_item *item, *tmp;
+	unsigned long last = iova + length - 1;
+
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, tmp, &staccess->items, items_elm) {
+		if (item->iova > last || item->iova + item->length - 1 < iova)
+			continue;
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		list_del(&item->items_elm);
+		kfree(item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = selftest_access_unmap,
+};
+
+static int selftest_access_release(struct inode *inode, struct file *filep)
+{
+	struct selftest_access *staccess = filep->private_data;
+
+	/* Unpins everything. */
+	selftest_access_unmap(staccess, 0, ULONG_MAX);
+	iommufd_access_destroy(staccess->access);
+	iommufd_ctx_put(staccess->ictx);
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return 0;
+}
+
+static const struct file_operations selftest_access_fops = {
+	.release = selftest_access_release,
+};
+
+/* The test access behind an fd; drop the file reference with fput(). */
+static struct selftest_access *selftest_access_get(int fd, struct file **file)
+{
+	*file = fget(fd);
+	if (!*file)
+		return ERR_PTR(-EBADF);
+	if ((*file)->f_op != &selftest_access_fops) {
+		fput(*file);
+		return ERR_PTR(-EBADF);
+	}
+	return (*file)->private_data;
+}
+
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, u32 ioas_id,
+				      unsigned int flags)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access *staccess;
+	struct file *file;
+	u32 access_id;
+	int fdno, rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+
+	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
+	if (!staccess)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&staccess->items);
+	mutex_init(&staccess->lock);
+	staccess->ictx = ucmd->ictx;
+
+	fdno = get_unused_fd_flags(O_CLOEXEC);
+	if (fdno < 0) {
+		rc = fdno;
+		goto err_free;
+	}
+	staccess->access = iommufd_access_create(ucmd->ictx,
+						 &selftest_access_ops,
+						 staccess, &access_id);
+	if (IS_ERR(staccess->access)) {
+		rc = PTR_ERR(staccess->access);
+		goto err_fd;
+	}
+	rc = iommufd_access_attach(staccess->access, ioas_id);
+	if (rc)
+		goto err_destroy;
+	cmd->create_access.out_access_fd = fdno;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_destroy;
+
+	file = anon_inode_getfile("[iommufd_test_access]", &selftest_access_fops,
+				  staccess, O_RDWR);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto err_destroy;
+	}
+	/* The access lives in the iommufd: keep it open as long. */
+	iommufd_ctx_get(ucmd->ictx);
+	fd_install(fdno, file);
+	return 0;
+
+err_destroy:
+	iommufd_access_destroy(staccess->access);
+err_fd:
+	put_unused_fd(fdno);
+err_free:
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return rc;
+}
+
+/* Pin [iova, iova + length) through the access; check the pages are uptr's. */
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->access_pages.uptr);
+	unsigned long length = cmd->access_pages.length;
+	unsigned long iova = cmd->access_pages.iova;
+	u32 flags = cmd->access_pages.flags;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct page **pages, *upage;
+	unsigned long npages, i;
+	struct file *file;
+	int rc;
+
+	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	if (!length || (iova | length) & ~PAGE_MASK)
+		return -EINVAL;
+
+	staccess = selftest_access_get(cmd->id, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	npages = length >> PAGE_SHIFT;
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
+	if (!pages || !item) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
+				      flags & MOCK_FLAGS_ACCESS_WRITE ?
+					      IOMMUFD_ACCESS_RW_WRITE : 0);
+	if (rc)
+		goto out_free;
+
+	/* The access must see the very pages of the user's buffer. */
+	for (i = 0; uptr && i != npages; i++) {
+		rc = get_user_pages_fast((uintptr_t)uptr + i * PAGE_SIZE, 1, 0,
+					 &upage);
+		if (rc != 1) {
+			rc = rc < 0 ? rc : -EFAULT;
+			goto out_unpin;
+		}
+		put_page(upage);
+		rc = 0;
+		if (upage != pages[i]) {
+			rc = -EINVAL;
+			goto out_unpin;
+		}
+	}
+
+	mutex_lock(&staccess->lock);
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	list_add_tail(&item->items_elm, &staccess->items);
+	mutex_unlock(&staccess->lock);
+
+	cmd->access_pages.out_access_pages_id = item->id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	item = NULL;
+	goto out_free;
+
+out_unpin:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_free:
+	kfree(item);
+	kvfree(pages);
+	fput(file);
+	return rc;
+}
+
+static int iommufd_test_access_item_destroy(int fd, unsigned int item_id)
+{
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct file *file;
+	int rc = -ENOENT;
+
+	staccess = selftest_access_get(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	mutex_lock(&staccess->lock);
+	list_for_each_entry(item, &staccess->items, items_elm) {
+		if (item->id != item_id)
+			continue;
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		list_del(&item->items_elm);
+		kfree(item);
+		rc = 0;
+		break;
+	}
+	mutex_unlock(&staccess->lock);
+	fput(file);
+	return rc;
+}
+
+/* Copy between the user's buffer and IOVA space through the access. */
+static int iommufd_test_access_rw(struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->access_rw.uptr);
+	unsigned long length = cmd->access_rw.length;
+	unsigned long iova = cmd->access_rw.iova;
+	u32 flags = cmd->access_rw.flags;
+	struct selftest_access *staccess;
+	struct file *file;
+	void *buf;
+	int rc;
+
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+		return -EOPNOTSUPP;
+	if (!length || length > SELFTEST_ACCESS_RW_MAX)
+		return -EINVAL;
+
+	staccess = selftest_access_get(cmd->id, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (flags & MOCK_ACCESS_RW_WRITE) {
+		rc = copy_from_user(buf, uptr, length) ? -EFAULT : 0;
+		if (!rc)
+			rc = iommufd_access_rw(staccess->access, iova, buf,
+					       length, IOMMUFD_ACCESS_RW_WRITE);
+	} else {
+		rc = iommufd_access_rw(staccess->access, iova, buf, length, 0);
+		if (!rc && copy_to_user(uptr, buf, length))
+			rc = -EFAULT;
+	}
+	kvfree(buf);
+out_put:
+	fput(file);
+	return rc;
+}
+
 /* Reserve an IOVA range of an IOAS, as a device's reserved region does. */
 static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 ioas_id,
 				     u64 start, u64 length)
@@ -424,6 +705,16 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->check_map.iova,
 						 cmd->check_map.length,
 						 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd->id,
+						  cmd->create_access.flags);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_access_item_destroy(cmd->id,
+			cmd->destroy_access_pages.access_pages_id);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(cmd);
 	default:
 		return -EOPNOTSUPP;
 	}

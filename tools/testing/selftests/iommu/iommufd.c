@@ -1115,4 +1115,192 @@ TEST_F(mock, close_all_live)
 	self->fd = open("/dev/iommu", O_RDWR);
 }
 
+/* An in-kernel access on an IOAS, as an emulated device has. */
+FIXTURE(kaccess) {
+	int fd;
+	__u32 ioas_id;
+	int access_fd;
+	unsigned char *buf;
+	long vmpin;
+};
+
+FIXTURE_SETUP(kaccess)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	self->buf = alloc_buffer(MB, 2 * MB);
+	ASSERT_NE(NULL, self->buf);
+	self->vmpin = proc_status_kb("VmPin");
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &self->access_fd));
+	ASSERT_LE(0, self->access_fd);
+}
+
+FIXTURE_TEARDOWN(kaccess)
+{
+	close(self->access_fd);
+	close(self->fd);
+}
+
+TEST_F(kaccess, rw)
+{
+	__u64 iova = 0x100000;
+	unsigned char tmp[3 * PAGE_SIZE];
+	unsigned int i;
+
+	/* Two mappings side by side: a copy may span both. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PAGE_SIZE, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE,
+				    iova + 4 * PAGE_SIZE));
+	for (i = 0; i < sizeof(tmp); i++)
+		tmp[i] = i * 13;
+	ASSERT_EQ(0, access_rw(self->fd, self->access_fd,
+			       iova + 3 * PAGE_SIZE - 100, tmp, sizeof(tmp),
+			       MOCK_ACCESS_RW_WRITE));
+	ASSERT_EQ(0, memcmp(self->buf + 3 * PAGE_SIZE - 100, tmp,
+			    sizeof(tmp)));
+	memset(self->buf + 5, 0x77, 33);
+	ASSERT_EQ(0, access_rw(self->fd, self->access_fd, iova + 5, tmp, 33,
+			       0));
+	for (i = 0; i < 33; i++)
+		ASSERT_EQ(0x77, tmp[i]);
+
+	/* Not mapped, partly or at all */
+	EXPECT_ERRNO(ENOENT, access_rw(self->fd, self->access_fd,
+				       iova + 8 * PAGE_SIZE - 1, tmp, 2, 0));
+	EXPECT_ERRNO(ENOENT, access_rw(self->fd, self->access_fd, 0, tmp, 1,
+				       0));
+	EXPECT_ERRNO(EINVAL, access_rw(self->fd, self->access_fd, iova, tmp, 0,
+				       0));
+	EXPECT_ERRNO(EOVERFLOW, access_rw(self->fd, self->access_fd,
+					  UINT64_MAX, tmp, 2, 0));
+	EXPECT_ERRNO(EOPNOTSUPP, access_rw(self->fd, self->access_fd, iova,
+					   tmp, 1, 1 << 5));
+	EXPECT_ERRNO(EBADF, access_rw(self->fd, self->fd, iova, tmp, 1, 0));
+}
+
+TEST_F(kaccess, rw_read_only)
+{
+	__u64 iova = 0x100000;
+	unsigned char tmp[16] = { 1 };
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, PAGE_SIZE,
+			      &iova, IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_ERRNO(EPERM, access_rw(self->fd, self->access_fd, iova, tmp,
+				      sizeof(tmp), MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0x5a, self->buf[0]);
+	EXPECT_ERRNO(EPERM, access_pages(self->fd, self->access_fd, iova,
+					 PAGE_SIZE, self->buf,
+					 MOCK_FLAGS_ACCESS_WRITE, NULL));
+	EXPECT_EQ(0, access_pages(self->fd, self->access_fd, iova, PAGE_SIZE,
+				  self->buf, 0, NULL));
+}
+
+/*
+ * Pinned pages are the user's; an unmap tells the access, which unpins,
+ * then the unmap completes.
+ */
+TEST_F(kaccess, pages_and_unmap)
+{
+	__u64 iova = 0x100000, unmapped;
+	__u32 item, item2;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    8 * PAGE_SIZE, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 8 * PAGE_SIZE, 8 * PAGE_SIZE,
+				    iova + 8 * PAGE_SIZE));
+	/* Across the two mappings */
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd,
+				  iova + 6 * PAGE_SIZE, 4 * PAGE_SIZE,
+				  self->buf + 6 * PAGE_SIZE,
+				  MOCK_FLAGS_ACCESS_WRITE, &item));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, iova, PAGE_SIZE,
+				  self->buf, 0, &item2));
+	EXPECT_NE(item, item2);
+	/* The wrong user buffer is not what the access sees. */
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, self->access_fd, iova,
+					  PAGE_SIZE, self->buf + PAGE_SIZE, 0,
+					  NULL));
+	ASSERT_EQ(0, access_pages_destroy(self->fd, self->access_fd, item2));
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
+						  item2));
+
+	/* Bad ranges */
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, self->access_fd, iova + 1,
+					  PAGE_SIZE, NULL, 0, NULL));
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, self->access_fd, iova, 0,
+					  NULL, 0, NULL));
+	EXPECT_ERRNO(ENOENT, access_pages(self->fd, self->access_fd,
+					  iova + 15 * PAGE_SIZE,
+					  2 * PAGE_SIZE, NULL, 0, NULL));
+	EXPECT_ERRNO(EOVERFLOW, access_pages(self->fd, self->access_fd,
+					     -PAGE_SIZE, 2 * PAGE_SIZE, NULL,
+					     0, NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, access_pages(self->fd, self->access_fd, iova,
+					      PAGE_SIZE, NULL, 1 << 5, NULL));
+
+	/* The unmap calls the access back, which unpins: it completes. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova,
+				8 * PAGE_SIZE, &unmapped));
+	EXPECT_EQ(8 * PAGE_SIZE, unmapped);
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
+						  item));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/* Destroy in every order, with pages pinned. */
+TEST_F(kaccess, destroy_orders)
+{
+	__u64 iova = 0x100000;
+	int access2;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, iova, MB,
+				  self->buf, 0, NULL));
+	/* The IOAS is in use by the access. */
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, self->ioas_id));
+	/* The access goes first, with its pins. */
+	ASSERT_EQ(0, close(self->access_fd));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, MB, NULL));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+
+	/* The iommufd first: the access keeps it until it goes too. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &access2));
+	ASSERT_EQ(0, access_pages(self->fd, access2, iova, MB, self->buf, 0,
+				  NULL));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id,
+				   &self->access_fd));
+	ASSERT_EQ(0, close(self->fd));
+	EXPECT_EQ(self->vmpin + MB / 1024, proc_status_kb("VmPin"));
+	ASSERT_EQ(0, close(access2));
+	ASSERT_EQ(0, close(self->access_fd));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	self->fd = open("/dev/iommu", O_RDWR);
+	self->access_fd = open("/dev/null", O_RDONLY);
+}
+
+TEST_F(kaccess, create_bad_input)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = self->ioas_id,
+		.create_access = { .flags = 1 << 3 },
+	};
+	int access_fd;
+
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	EXPECT_ERRNO(ENOENT, create_access(self->fd, self->ioas_id + 100,
+					   &access_fd));
+}
+
 TEST_HARNESS_MAIN

@@ -157,6 +157,32 @@ out:
 	close(fd);
 }
 
+static void flow_access(void)
+{
+	__u64 iova = 0x100000;
+	unsigned char tmp[64];
+	int fd, access_fd;
+	__u32 ioas;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return;
+	if (ioas_alloc(fd, &ioas))
+		goto out;
+	ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova);
+	if (create_access(fd, ioas, &access_fd))
+		goto out;
+	access_pages(fd, access_fd, iova, BUF_SIZE, buf, 0, NULL);
+	access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0);
+	access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp),
+		  MOCK_ACCESS_RW_WRITE);
+	/* The unmap calls the access back to unpin. */
+	ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL);
+	close(access_fd);
+out:
+	close(fd);
+}
+
 static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 {
 	long vmpin = proc_status_kb("VmPin");
@@ -227,6 +253,13 @@ TEST_F_TIMEOUT(fail_nth, mock_domain, 600)
 	if (_metadata->skip)
 		return;
 	run_sweep(_metadata, flow_mock_domain);
+}
+
+TEST_F_TIMEOUT(fail_nth, access, 600)
+{
+	if (_metadata->skip)
+		return;
+	run_sweep(_metadata, flow_access);
 }
 
 TEST_HARNESS_MAIN

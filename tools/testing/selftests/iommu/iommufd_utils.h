@@ -276,4 +276,71 @@ static inline int drop_cap(int cap)
 	return syscall(SYS_capset, &hdr, data);
 }
 
+static inline int create_access(int fd, __u32 ioas_id, int *access_fd)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	*access_fd = cmd.create_access.out_access_fd;
+	return rc;
+}
+
+static inline int access_pages(int fd, int access_fd, __u64 iova,
+			       __u64 length, void *uptr, __u32 flags,
+			       __u32 *item_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = {
+			.flags = flags,
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)uptr,
+		},
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (item_id)
+		*item_id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+static inline int access_pages_destroy(int fd, int access_fd, __u32 item_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access_fd,
+		.destroy_access_pages = { .access_pages_id = item_id },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline int access_rw(int fd, int access_fd, __u64 iova, void *buf,
+			    __u64 length, __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = access_fd,
+		.access_rw = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)buf,
+			.flags = flags,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 #endif
