@@ -202,14 +202,19 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 	return rc;
 }
 
-/* Attach @idev to @hwpt; the devices of a group share one page table. */
+/*
+ * Attach @idev to @hwpt; the devices of a group share one page table.
+ * Nothing is replaced: *@old is set to NULL.
+ */
 static int iommufd_device_do_attach(struct iommufd_device *idev,
-				    struct iommufd_hw_pagetable *hwpt)
+				    struct iommufd_hw_pagetable *hwpt,
+				    struct iommufd_hw_pagetable **old)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *iopt = &hwpt->ioas->iopt;
 	int rc;
 
+	*old = NULL;
 	mutex_lock(&igroup->lock);
 	if (idev->hwpt || (igroup->hwpt && igroup->hwpt != hwpt)) {
 		rc = -EINVAL;
@@ -238,12 +243,16 @@ out_unlock:
 }
 
 /*
- * Attach to an IOAS: through a page table the kernel made for it before,
- * if the device's IOMMU can use one, or else through a new one.
+ * Attach or move (@do_attach) to an IOAS: to a page table the kernel made
+ * for it before, if the device's IOMMU can use one, or else to a new one.
  */
-static int iommufd_device_auto_attach(struct iommufd_device *idev,
-				      struct iommufd_ioas *ioas,
-				      struct iommufd_hw_pagetable **out)
+static int iommufd_device_auto_get(struct iommufd_device *idev,
+				   struct iommufd_ioas *ioas,
+				   struct iommufd_hw_pagetable **out,
+				   struct iommufd_hw_pagetable **old,
+				   int (*do_attach)(struct iommufd_device *idev,
+						    struct iommufd_hw_pagetable *hwpt,
+						    struct iommufd_hw_pagetable **old))
 {
 	struct iommufd_hw_pagetable *hwpt;
 	int rc;
@@ -253,7 +262,7 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		/* One being destroyed has no use left: leave it alone. */
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
-		rc = iommufd_device_do_attach(idev, hwpt);
+		rc = do_attach(idev, hwpt, old);
 		refcount_dec(&hwpt->obj.users);
 		if (!rc) {
 			*out = hwpt;
@@ -270,7 +279,7 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 	hwpt->auto_domain = true;
-	rc = iommufd_device_do_attach(idev, hwpt);
+	rc = do_attach(idev, hwpt, old);
 	if (rc) {
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		goto out_unlock;
@@ -301,7 +310,7 @@ out_unlock:
  */
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_hw_pagetable *hwpt = NULL;
+	struct iommufd_hw_pagetable *hwpt = NULL, *old;
 	struct iommufd_object *obj;
 	struct iommufd_ioas *ioas;
 	int rc;
@@ -313,11 +322,12 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 	switch (obj->type) {
 	case IOMMUFD_OBJ_HWPT:
 		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-		rc = iommufd_device_do_attach(idev, hwpt);
+		rc = iommufd_device_do_attach(idev, hwpt, &old);
 		break;
 	case IOMMUFD_OBJ_IOAS:
 		ioas = container_of(obj, struct iommufd_ioas, obj);
-		rc = iommufd_device_auto_attach(idev, ioas, &hwpt);
+		rc = iommufd_device_auto_get(idev, ioas, &hwpt, &old,
+					     iommufd_device_do_attach);
 		break;
 	default:
 		rc = -EINVAL;
@@ -330,33 +340,11 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
-/**
- * iommufd_device_detach - detach a device from its page table
- * @idev: an attached device
- *
- * The device's DMA is blocked once no device of its group is attached.  A
- * page table the kernel made for an IOAS goes with its last device.
- */
-void iommufd_device_detach(struct iommufd_device *idev)
+/* Drop @idev's use of @hwpt; a page table the kernel made goes with it. */
+static void iommufd_hw_pagetable_put(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *hwpt;
-	struct iommufd_ioas *ioas;
-
-	mutex_lock(&igroup->lock);
-	hwpt = idev->hwpt;
-	if (WARN_ON(!hwpt)) {
-		mutex_unlock(&igroup->lock);
-		return;
-	}
-	idev->hwpt = NULL;
-	if (!--igroup->attached) {
-		iommu_detach_group(hwpt->domain, igroup->group);
-		igroup->hwpt = NULL;
-	}
-	ioas = hwpt->ioas;
-	iopt_remove_reserved_iova(&ioas->iopt, idev);
-	mutex_unlock(&igroup->lock);
+	struct iommufd_ioas *ioas = hwpt->ioas;
 
 	if (!hwpt->auto_domain) {
 		refcount_dec(&hwpt->obj.users);
@@ -372,5 +360,135 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		list_del_init(&hwpt->hwpt_item);
 	mutex_unlock(&ioas->mutex);
 	iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
+}
+
+/*
+ * Move @idev, the only attached device of its group, to @hwpt, with no
+ * window in which its DMA is blocked.  The caller drops the use of the
+ * page table left, *@old_out, once it holds no IOAS lock: dropping it may
+ * destroy it, which takes its IOAS's mutex.
+ */
+static int iommufd_device_do_replace(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt,
+				     struct iommufd_hw_pagetable **old_out)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *old;
+	int rc;
+
+	*old_out = NULL;
+	mutex_lock(&igroup->lock);
+	old = idev->hwpt;
+	if (!old || igroup->attached != 1) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (old == hwpt) {
+		rc = 0;
+		goto out_unlock;
+	}
+	if (hwpt->ioas != old->ioas) {
+		rc = iommufd_device_reserve_regions(idev, &hwpt->ioas->iopt);
+		if (rc)
+			goto out_unlock;
+	}
+	if (iommufd_should_fail())
+		rc = -ENOMEM;
+	else
+		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc) {
+		if (hwpt->ioas != old->ioas)
+			iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+		goto out_unlock;
+	}
+	if (hwpt->ioas != old->ioas)
+		iopt_remove_reserved_iova(&old->ioas->iopt, idev);
+	refcount_inc(&hwpt->obj.users);
+	igroup->hwpt = hwpt;
+	idev->hwpt = hwpt;
+	*old_out = old;
+	mutex_unlock(&igroup->lock);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+/**
+ * iommufd_device_replace - move an attached device to another page table
+ * @idev: an attached device, the only one of its group attached
+ * @pt_id: in: the ID of an IOAS or of a hardware page table; out: the ID
+ *	of the hardware page table attached
+ *
+ * The device's DMA goes from the old page table straight to the new one,
+ * with no window in which it is blocked.  For an IOAS, a page table the
+ * kernel made for it is used when the device's IOMMU can, or a new one.
+ *
+ * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
+ * the device is not attached or shares its group with other attached
+ * devices; errors of the attach.  On failure the device stays where it was.
+ */
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
+{
+	struct iommufd_hw_pagetable *hwpt, *old = NULL;
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+
+	switch (obj->type) {
+	case IOMMUFD_OBJ_HWPT:
+		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+		rc = iommufd_device_do_replace(idev, hwpt, &old);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		ioas = container_of(obj, struct iommufd_ioas, obj);
+		rc = iommufd_device_auto_get(idev, ioas, &hwpt, &old,
+					     iommufd_device_do_replace);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	if (!rc)
+		*pt_id = hwpt->obj.id;
+	iommufd_put_object(idev->ictx, obj);
+	if (old)
+		iommufd_hw_pagetable_put(idev, old);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
+
+/**
+ * iommufd_device_detach - detach a device from its page table
+ * @idev: an attached device
+ *
+ * The device's DMA is blocked once no device of its group is attached.  A
+ * page table the kernel made for an IOAS goes with its last device.
+ */
+void iommufd_device_detach(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&igroup->lock);
+	hwpt = idev->hwpt;
+	if (WARN_ON(!hwpt)) {
+		mutex_unlock(&igroup->lock);
+		return;
+	}
+	idev->hwpt = NULL;
+	if (!--igroup->attached) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+	mutex_unlock(&igroup->lock);
+
+	iommufd_hw_pagetable_put(idev, hwpt);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);

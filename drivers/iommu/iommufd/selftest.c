@@ -330,6 +330,28 @@ out_abort:
 	return rc;
 }
 
+/* Move the mock device of @stdev_id to another IOAS or page table. */
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	struct iommufd_object *obj;
+	struct selftest_obj *sobj;
+	u32 pt_id = cmd->mock_domain_replace.pt_id;
+	int rc;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	sobj = container_of(obj, struct selftest_obj, obj);
+	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
 static struct mock_iommu_domain *
 iommufd_test_get_mock_domain(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 			     struct iommufd_hw_pagetable **hwpt)
@@ -668,6 +690,20 @@ out_put:
 	return rc;
 }
 
+static int iommufd_test_access_replace_ioas(int fd, u32 ioas_id)
+{
+	struct selftest_access *staccess;
+	struct file *file;
+	int rc;
+
+	staccess = selftest_access_get(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	rc = iommufd_access_replace(staccess->access, ioas_id);
+	fput(file);
+	return rc;
+}
+
 /* Reserve an IOVA range of an IOAS, as a device's reserved region does. */
 static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 ioas_id,
 				     u64 start, u64 length)
@@ -715,6 +751,11 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 			cmd->destroy_access_pages.access_pages_id);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return iommufd_test_access_rw(cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(cmd->id,
+			cmd->access_replace_ioas.ioas_id);
 	default:
 		return -EOPNOTSUPP;
 	}

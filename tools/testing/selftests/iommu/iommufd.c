@@ -1102,6 +1102,53 @@ TEST_F(mock, destroy_order)
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
 }
 
+/* A device moves between IOASes with no detach between. */
+TEST_F(mock, replace)
+{
+	__u64 iova = MOCK_APERTURE_START, iova2 = MOCK_APERTURE_START + 8 * MB;
+	__u32 ioas2, pt_id, hwpt2;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf + MB / 2,
+				    MB / 2, iova2));
+
+	/* To the same IOAS: nothing changes. */
+	pt_id = self->ioas_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	EXPECT_EQ(self->hwpt_id, pt_id);
+
+	pt_id = ioas2;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	hwpt2 = pt_id;
+	EXPECT_NE(self->hwpt_id, hwpt2);
+	ASSERT_EQ(0, check_map(self->fd, hwpt2, iova2, self->buf + MB / 2,
+			       MB / 2));
+	/* The page table the kernel made for the old IOAS went with it. */
+	EXPECT_ERRNO(ENOENT, obj_destroy(self->fd, self->hwpt_id));
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, ioas2));
+	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+
+	/* Refused moves leave the device where it was. */
+	pt_id = ioas2 + 100;
+	EXPECT_ERRNO(ENOENT, mock_domain_replace(self->fd, self->stdev_id,
+						 &pt_id));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &pt_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, pt_id, self->buf, PAGE_SIZE,
+				    PAGE_SIZE));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_replace(self->fd, self->stdev_id,
+						     &pt_id));
+	pt_id = self->idev_id;
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(self->fd, self->stdev_id,
+						 &pt_id));
+	ASSERT_EQ(0, check_map(self->fd, hwpt2, iova2, self->buf + MB / 2,
+			       MB / 2));
+	pt_id = ioas2;
+	EXPECT_ERRNO(ENOENT, mock_domain_replace(self->fd, self->idev_id,
+						 &pt_id));
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {
@@ -1286,6 +1333,30 @@ TEST_F(kaccess, destroy_orders)
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
 	self->fd = open("/dev/iommu", O_RDWR);
 	self->access_fd = open("/dev/null", O_RDONLY);
+}
+
+/* An access moves between IOASes; it must have nothing pinned. */
+TEST_F(kaccess, replace_ioas)
+{
+	unsigned char tmp[8];
+	__u32 ioas2;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, PAGE_SIZE,
+				    0x200000));
+	EXPECT_ERRNO(ENOENT, access_rw(self->fd, self->access_fd, 0x200000,
+				       tmp, sizeof(tmp), 0));
+	ASSERT_EQ(0, access_replace_ioas(self->fd, self->access_fd, ioas2));
+	ASSERT_EQ(0, access_rw(self->fd, self->access_fd, 0x200000, tmp,
+			       sizeof(tmp), 0));
+	EXPECT_EQ(0x5a, tmp[0]);
+	/* The old IOAS is free to go, the new one is in use. */
+	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+	EXPECT_ERRNO(EBUSY, obj_destroy(self->fd, ioas2));
+	EXPECT_ERRNO(ENOENT, access_replace_ioas(self->fd, self->access_fd,
+						 self->ioas_id));
+	ASSERT_EQ(0, access_rw(self->fd, self->access_fd, 0x200000, tmp,
+			       sizeof(tmp), 0));
 }
 
 TEST_F(kaccess, create_bad_input)

@@ -88,6 +88,25 @@ static void *buf;
 #define BUF_SIZE	(256 * 1024UL)
 
 /*
+ * Without a fault armed every call of a flow must succeed: count the
+ * failures then, so that a flow that stopped working is noticed.
+ */
+static bool fault_armed;
+static unsigned int unarmed_failures;
+static int unarmed_failure_line, unarmed_failure_errno;
+
+static int check_at(int rc, int line)
+{
+	if (rc && !fault_armed && !unarmed_failures++) {
+		unarmed_failure_line = line;
+		unarmed_failure_errno = errno;
+	}
+	return rc;
+}
+
+#define check(rc)	check_at(rc, __LINE__)
+
+/*
  * The flows: each opens /dev/iommu, does its calls whatever fails, and
  * closes it, which must release everything.
  */
@@ -99,15 +118,15 @@ static void flow_ioas(void)
 	int fd;
 
 	fd = open("/dev/iommu", O_RDWR);
-	if (fd < 0)
+	if (check(fd < 0 ? -1 : 0))
 		return;
-	if (ioas_alloc(fd, &ioas) || ioas_alloc(fd, &ioas2))
+	if (ioas_alloc(fd, &ioas) || check(ioas_alloc(fd, &ioas2)))
 		goto out;
-	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
-	ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW);
-	iova_ranges(fd, ioas, r, &num, NULL);
-	ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL);
-	obj_destroy(fd, ioas);
+	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
+	check(ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW));
+	check(iova_ranges(fd, ioas, r, &num, NULL));
+	check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	check(obj_destroy(fd, ioas));
 out:
 	close(fd);
 }
@@ -122,36 +141,47 @@ static void flow_ranges(void)
 	int fd;
 
 	fd = open("/dev/iommu", O_RDWR);
-	if (fd < 0)
+	if (check(fd < 0 ? -1 : 0))
 		return;
-	if (ioas_alloc(fd, &ioas))
+	if (check(ioas_alloc(fd, &ioas)))
 		goto out;
-	allow_iovas(fd, ioas, r, 1);
-	add_reserved(fd, ioas, 0, PAGE_SIZE);
-	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
-	mock_domain(fd, ioas, NULL, NULL, NULL);
+	check(allow_iovas(fd, ioas, r, 1));
+	check(add_reserved(fd, ioas, 0, PAGE_SIZE));
+	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
+	check(mock_domain(fd, ioas, NULL, NULL, NULL));
 out:
 	close(fd);
 }
 
 static void flow_mock_domain(void)
 {
-	__u32 ioas, stdev, hwpt;
-	__u64 iova = 0, dst = 0;
+	__u32 ioas, ioas2, stdev, hwpt, pt_id;
+	__u64 iova, dst = 0;
 	int fd;
 
 	fd = open("/dev/iommu", O_RDWR);
-	if (fd < 0)
+	if (check(fd < 0 ? -1 : 0))
 		return;
-	if (ioas_alloc(fd, &ioas))
+	if (check(ioas_alloc(fd, &ioas)))
 		goto out;
-	ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW);
-	if (!mock_domain(fd, ioas, &stdev, &hwpt, NULL)) {
-		ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW);
-		ioas_copy(fd, ioas, ioas, iova, BUF_SIZE, &dst, MAP_RW);
-		mock_domain(fd, ioas, NULL, NULL, NULL);
-		ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL);
-		obj_destroy(fd, stdev);
+	/* Inside the mock aperture, so that the attach can take it. */
+	iova = MOCK_APERTURE_START;
+	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	if (!check(mock_domain(fd, ioas, &stdev, &hwpt, NULL))) {
+		check(ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW));
+		check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE, &dst, MAP_RW));
+		check(mock_domain(fd, ioas, NULL, NULL, NULL));
+		check(ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL));
+		/* Move the device to another IOAS and back. */
+		if (!check(ioas_alloc(fd, &ioas2))) {
+			check(ioas_map_fixed(fd, ioas2, buf, BUF_SIZE,
+					     MOCK_APERTURE_START));
+			pt_id = ioas2;
+			check(mock_domain_replace(fd, stdev, &pt_id));
+			pt_id = ioas;
+			check(mock_domain_replace(fd, stdev, &pt_id));
+		}
+		check(obj_destroy(fd, stdev));
 	}
 out:
 	close(fd);
@@ -165,19 +195,19 @@ static void flow_access(void)
 	__u32 ioas;
 
 	fd = open("/dev/iommu", O_RDWR);
-	if (fd < 0)
+	if (check(fd < 0 ? -1 : 0))
 		return;
-	if (ioas_alloc(fd, &ioas))
+	if (check(ioas_alloc(fd, &ioas)))
 		goto out;
-	ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova);
-	if (create_access(fd, ioas, &access_fd))
+	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	if (check(create_access(fd, ioas, &access_fd)))
 		goto out;
-	access_pages(fd, access_fd, iova, BUF_SIZE, buf, 0, NULL);
-	access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0);
-	access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp),
-		  MOCK_ACCESS_RW_WRITE);
+	check(access_pages(fd, access_fd, iova, BUF_SIZE, buf, 0, NULL));
+	check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0));
+	check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp),
+			MOCK_ACCESS_RW_WRITE));
 	/* The unmap calls the access back to unpin. */
-	ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL);
+	check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
 	close(access_fd);
 out:
 	close(fd);
@@ -190,12 +220,18 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 	bool hit;
 
 	/* The flow must work with no fault at all. */
+	unarmed_failures = 0;
 	flow();
+	ASSERT_EQ(0, unarmed_failures)
+		TH_LOG("the call at line %d failed: %s", unarmed_failure_line,
+		       strerror(unarmed_failure_errno));
 	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
 
 	for (nth = 1; nth < 100000; nth++) {
 		ASSERT_EQ(0, arm_fail_nth(nth));
+		fault_armed = true;
 		flow();
+		fault_armed = false;
 		hit = disarm_fail_nth();
 		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))
 			TH_LOG("pins left behind with fault %u", nth);

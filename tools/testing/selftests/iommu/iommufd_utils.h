@@ -343,4 +343,31 @@ static inline int access_rw(int fd, int access_fd, __u64 iova, void *buf,
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+static inline int mock_domain_replace(int fd, __u32 stdev_id, __u32 *pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev_id,
+		.mock_domain_replace = { .pt_id = *pt_id },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	*pt_id = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+static inline int access_replace_ioas(int fd, int access_fd, __u32 ioas_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = access_fd,
+		.access_replace_ioas = { .ioas_id = ioas_id },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 #endif
