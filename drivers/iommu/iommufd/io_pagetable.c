@@ -421,6 +421,18 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	return rc;
 }
 
+/* Let accesses pin in the areas of [start, last] again. */
+static void iopt_clear_unmapping(struct io_pagetable *iopt,
+				 unsigned long start, unsigned long last)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last))
+		area->unmapping = false;
+}
+
 /*
  * Remove every area inside [start, last], or none if an area crosses one of
  * the ends.  Returns -ENOENT when there is no area to remove.
@@ -432,6 +444,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	struct iommu_domain *domain;
 	unsigned long total = 0;
 	bool notified = false;
+	bool pinned = false;
 	unsigned long index;
 
 again:
@@ -439,20 +452,34 @@ again:
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
 		if (area->node.start < start || area->node.last > last) {
+			iopt_clear_unmapping(iopt, start, last);
 			up_write(&iopt->iova_rwsem);
 			return -ENOENT;
 		}
+	}
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
 		if (!atomic_read(&area->num_accesses))
 			continue;
+		/* No new pins while the accesses are told to unpin. */
+		area->unmapping = true;
+		pinned = true;
+	}
+	if (pinned) {
 		up_write(&iopt->iova_rwsem);
 		/*
-		 * Pages an access pinned: it unpins them when told.  An
-		 * access that does not is a kernel bug; the mapping stays.
+		 * An access unpins when told; one that does not is a kernel
+		 * bug, and the mapping stays.
 		 */
-		if (WARN_ON(notified))
+		if (WARN_ON(notified)) {
+			down_write(&iopt->iova_rwsem);
+			iopt_clear_unmapping(iopt, start, last);
+			up_write(&iopt->iova_rwsem);
 			return -EBUSY;
+		}
 		iommufd_access_notify_unmap(iopt, start, last - start + 1);
 		notified = true;
+		pinned = false;
 		goto again;
 	}
 	area = iopt_area_first(iopt, start, last);
@@ -904,6 +931,11 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 		goto out_unlock;
 	for (area = iopt_area_first(iopt, iova, last); area;
 	     area = iopt_area_next(area, iova, last)) {
+		/* Going away: as good as not mapped any more. */
+		if (area->unmapping) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
 		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
 			rc = -EPERM;
 			goto out_unlock;

@@ -55,6 +55,8 @@ void iopt_pages_put(struct iopt_pages *pages);
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @num_accesses: pin_pages calls of in-kernel accesses covering the area
  *	and not unpinned yet; the area cannot be unmapped until they are
+ * @unmapping: an unmap is telling the accesses to unpin: no new pins;
+ *	under io_pagetable::iova_rwsem
  * @unmap_next: chains the areas one unmap took out of the table, so that
  *	their pages are released after io_pagetable::iova_rwsem is dropped
  *
@@ -67,6 +69,7 @@ struct iopt_area {
 	unsigned long page_offset;
 	int iommu_prot;
 	atomic_t num_accesses;
+	bool unmapping;
 	struct iopt_area *unmap_next;
 };
 

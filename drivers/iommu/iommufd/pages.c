@@ -104,6 +104,11 @@ struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
 	    end > ALIGN_DOWN(ULONG_MAX, PAGE_SIZE))
 		return ERR_PTR(-EOVERFLOW);
 
+	/* The array of pinned pages must stay a sane allocation. */
+	if ((ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(uptr, PAGE_SIZE)) >> PAGE_SHIFT >
+	    INT_MAX / sizeof(struct page *))
+		return ERR_PTR(-ENOMEM);
+
 	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);

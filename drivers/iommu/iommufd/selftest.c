@@ -578,11 +578,16 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	/*
+	 * Pin and list the item under the lock the unmap callback takes, so
+	 * that the callback never misses pages pinned.
+	 */
+	mutex_lock(&staccess->lock);
 	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
 				      flags & MOCK_FLAGS_ACCESS_WRITE ?
 					      IOMMUFD_ACCESS_RW_WRITE : 0);
 	if (rc)
-		goto out_free;
+		goto out_unlock;
 
 	/* The access must see the very pages of the user's buffer. */
 	for (i = 0; uptr && i != npages; i++) {
@@ -600,20 +605,20 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		}
 	}
 
-	mutex_lock(&staccess->lock);
 	item->iova = iova;
 	item->length = length;
 	item->id = staccess->next_id++;
 	list_add_tail(&item->items_elm, &staccess->items);
-	mutex_unlock(&staccess->lock);
-
 	cmd->access_pages.out_access_pages_id = item->id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	item = NULL;
+	mutex_unlock(&staccess->lock);
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	goto out_free;
 
 out_unpin:
 	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
 out_free:
 	kfree(item);
 	kvfree(pages);

@@ -1374,4 +1374,167 @@ TEST_F(kaccess, create_bad_input)
 					   &access_fd));
 }
 
+/*
+ * Threads map, unmap, copy, read through an access, attach and detach
+ * mock devices on one IOAS for a bounded time.  Every call must succeed or
+ * fail with an errno the races explain; nothing may stay pinned.
+ */
+struct io_race {
+	int fd;
+	__u32 ioas_id;
+	__u32 ioas2;
+	int access_fd;
+	unsigned char *buf;
+	atomic_bool stop;
+	atomic_int bad_errno;
+	atomic_long calls;
+};
+
+static void io_race_check(struct io_race *r, int rc, int ok1, int ok2)
+{
+	atomic_fetch_add(&r->calls, 1);
+	if (rc && errno != ok1 && errno != ok2)
+		atomic_store(&r->bad_errno, errno);
+}
+
+/* Each mapper owns its own slot of IOVA and of the buffer. */
+static void *io_race_mapper(struct io_race *r, unsigned int slot)
+{
+	__u64 iova = MOCK_APERTURE_START + slot * MB, dst;
+
+	while (!atomic_load(&r->stop)) {
+		io_race_check(r, ioas_map_fixed(r->fd, r->ioas_id,
+						r->buf + slot * 64 * PAGE_SIZE,
+						64 * PAGE_SIZE, iova), 0, 0);
+		dst = 0;
+		io_race_check(r, ioas_copy(r->fd, r->ioas2, r->ioas_id, iova,
+					   64 * PAGE_SIZE, &dst, MAP_RW),
+			      ENOSPC, 0);
+		io_race_check(r, ioas_unmap(r->fd, r->ioas_id, iova,
+					    64 * PAGE_SIZE, NULL), 0, 0);
+		if (!(slot & 1))
+			io_race_check(r, ioas_unmap(r->fd, r->ioas2, 0,
+						    UINT64_MAX, NULL), 0, 0);
+	}
+	return NULL;
+}
+
+static void *io_race_mapper0(void *arg)
+{
+	return io_race_mapper(arg, 0);
+}
+
+static void *io_race_mapper1(void *arg)
+{
+	return io_race_mapper(arg, 1);
+}
+
+static void *io_race_user(void *arg)
+{
+	struct io_race *r = arg;
+	unsigned char tmp[256];
+	__u32 stdev, item;
+	__u64 iova;
+
+	while (!atomic_load(&r->stop)) {
+		iova = MOCK_APERTURE_START + (r->calls & 1) * MB;
+		/* The mapping may come and go under the access. */
+		io_race_check(r, access_rw(r->fd, r->access_fd, iova + 10, tmp,
+					   sizeof(tmp), 0), ENOENT, 0);
+		if (!access_pages(r->fd, r->access_fd, iova, 4 * PAGE_SIZE,
+				  NULL, 0, &item))
+			access_pages_destroy(r->fd, r->access_fd, item);
+		else
+			io_race_check(r, -1, ENOENT, 0);
+		if (!mock_domain(r->fd, r->ioas_id, &stdev, NULL, NULL))
+			io_race_check(r, obj_destroy(r->fd, stdev), 0, 0);
+		else
+			io_race_check(r, -1, 0, 0);
+	}
+	return NULL;
+}
+
+TEST_F(mock, race_io)
+{
+	struct io_race r = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.buf = self->buf,
+	};
+	void *(*fns[])(void *) = {
+		io_race_mapper0, io_race_mapper1, io_race_user,
+	};
+	pthread_t threads[3];
+	int i;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &r.ioas2));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &r.access_fd));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fns[i], &r));
+	sleep(3);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	TH_LOG("%ld calls", atomic_load(&r.calls));
+	EXPECT_EQ(0, atomic_load(&r.bad_errno));
+	EXPECT_LT(100, atomic_load(&r.calls));
+
+	ASSERT_EQ(0, close(r.access_fd));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, r.ioas2, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/*
+ * Regressions of bug classes fuzzing found in mainline: lengths and
+ * addresses at the top of the address space, where ALIGN() and end
+ * computations overflow.
+ */
+TEST_F(mapping, top_of_iova_space)
+{
+	unsigned long top_pages = 4;
+	__u64 iova, top = UINT64_MAX - top_pages * PAGE_SIZE + 1;
+
+	/* Huge lengths fail cleanly, whatever stops them. */
+	iova = 0;
+	EXPECT_EQ(-1, ioas_map(self->fd, self->ioas_id, self->buf,
+			       UINT64_MAX / 2 + 2, &iova, MAP_RW));
+	EXPECT_TRUE(errno == ENOMEM || errno == EFAULT || errno == EOVERFLOW);
+	EXPECT_EQ(-1, ioas_map(self->fd, self->ioas_id, self->buf, 1UL << 40,
+			       &iova, MAP_RW));
+	EXPECT_TRUE(errno == ENOMEM || errno == EFAULT);
+
+	/* The last pages of the IOVA space map and unmap. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, UINT64_MAX - PAGE_SIZE + 1));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE,
+					    UINT64_MAX - PAGE_SIZE + 1));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id,
+				UINT64_MAX - PAGE_SIZE + 1, PAGE_SIZE, NULL));
+
+	/*
+	 * Only the top pages free: the search for a free range runs into
+	 * the end of the space, where aligning up overflows.
+	 */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0, top));
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+			      2 * PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(top, iova);
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, PAGE_SIZE,
+			      &iova, MAP_RW));
+	EXPECT_EQ(top + 2 * PAGE_SIZE, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf,
+				      2 * PAGE_SIZE, &iova, MAP_RW));
+	iova = 0;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, PAGE_SIZE,
+			      &iova, MAP_RW));
+	EXPECT_EQ(UINT64_MAX - PAGE_SIZE + 1, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf, 1,
+				      &iova, MAP_RW));
+}
+
 TEST_HARNESS_MAIN
