@@ -203,6 +203,29 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 }
 
 /*
+ * A device whose IOMMU can enforce cache coherency gets a page table that
+ * enforces it; one that cannot does not share such a page table, and gets
+ * one of its own from the automatic attach instead.
+ */
+static int iommufd_device_check_coherency(struct iommufd_device *idev,
+					  struct iommufd_hw_pagetable *hwpt)
+{
+	const struct iommu_domain_ops *ops = hwpt->domain->ops;
+
+	if (!device_iommu_capable(idev->dev,
+				  IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
+		return READ_ONCE(hwpt->enforce_cache_coherency) ? -EINVAL : 0;
+	if (READ_ONCE(hwpt->enforce_cache_coherency))
+		return 0;
+	/* Refused when a device attached already cannot enforce it. */
+	if (!ops->enforce_cache_coherency ||
+	    !ops->enforce_cache_coherency(hwpt->domain))
+		return -EINVAL;
+	WRITE_ONCE(hwpt->enforce_cache_coherency, true);
+	return 0;
+}
+
+/*
  * Attach @idev to @hwpt; the devices of a group share one page table.
  * Nothing is replaced: *@old is set to NULL.
  */
@@ -220,6 +243,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
+	rc = iommufd_device_check_coherency(idev, hwpt);
+	if (rc)
+		goto out_unlock;
 	rc = iommufd_device_reserve_regions(idev, iopt);
 	if (rc)
 		goto out_unlock;
@@ -387,6 +413,9 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 		rc = 0;
 		goto out_unlock;
 	}
+	rc = iommufd_device_check_coherency(idev, hwpt);
+	if (rc)
+		goto out_unlock;
 	if (hwpt->ioas != old->ioas) {
 		rc = iommufd_device_reserve_regions(idev, &hwpt->ioas->iopt);
 		if (rc)

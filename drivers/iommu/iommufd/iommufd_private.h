@@ -173,6 +173,8 @@ void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
  * @domain: the IOMMU domain
  * @auto_domain: made by the kernel for an attach to the IOAS; destroyed
  *	with the last device detached from it
+ * @enforce_cache_coherency: the domain enforces cache coherency, so only
+ *	devices whose IOMMU can enforce it may attach
  * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
  *
  * Each device attached holds a long-term use of the page table.
@@ -182,6 +184,7 @@ struct iommufd_hw_pagetable {
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
 	bool auto_domain;
+	bool enforce_cache_coherency;
 	struct list_head hwpt_item;
 };
 

@@ -177,9 +177,16 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 	       iova % MOCK_IO_PAGE_SIZE;
 }
 
+static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	return true;
+}
+
 static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY || cap == IOMMU_CAP_INTR_REMAP;
+	return cap == IOMMU_CAP_CACHE_COHERENCY ||
+	       cap == IOMMU_CAP_INTR_REMAP ||
+	       cap == IOMMU_CAP_ENFORCE_CACHE_COHERENCY;
 }
 
 static struct iommu_device *mock_probe_device(struct device *dev)
@@ -208,6 +215,7 @@ static const struct iommu_ops mock_ops = {
 		.map_pages = mock_domain_map_pages,
 		.unmap_pages = mock_domain_unmap_pages,
 		.iova_to_phys = mock_domain_iova_to_phys,
+		.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
 	},
 };
 
