@@ -318,54 +318,6 @@ out_unlock:
 	return rc;
 }
 
-/**
- * iommufd_device_attach - attach a bound device to a page table
- * @idev: the device
- * @pt_id: in: the ID of an IOAS or of a hardware page table; out: the ID
- *	of the hardware page table attached
- *
- * Attaching to an IOAS uses a page table the kernel manages for it: one
- * already made, when the device's IOMMU can use it, or a new one.  The
- * device's reserved regions are taken out of the IOAS.
- *
- * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
- * the device is attached already, or its group is attached elsewhere;
- * -EADDRINUSE when a mapping of the IOAS lies in a reserved region or
- * outside the aperture of the device's IOMMU; other errors of the IOMMU
- * driver.
- */
-int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
-{
-	struct iommufd_hw_pagetable *hwpt = NULL, *old;
-	struct iommufd_object *obj;
-	struct iommufd_ioas *ioas;
-	int rc;
-
-	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-
-	switch (obj->type) {
-	case IOMMUFD_OBJ_HWPT:
-		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-		rc = iommufd_device_do_attach(idev, hwpt, &old);
-		break;
-	case IOMMUFD_OBJ_IOAS:
-		ioas = container_of(obj, struct iommufd_ioas, obj);
-		rc = iommufd_device_auto_get(idev, ioas, &hwpt, &old,
-					     iommufd_device_do_attach);
-		break;
-	default:
-		rc = -EINVAL;
-		break;
-	}
-	if (!rc)
-		*pt_id = hwpt->obj.id;
-	iommufd_put_object(idev->ictx, obj);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
-
 /* Drop @idev's use of @hwpt; a page table the kernel made goes with it. */
 static void iommufd_hw_pagetable_put(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt)
@@ -387,6 +339,69 @@ static void iommufd_hw_pagetable_put(struct iommufd_device *idev,
 	mutex_unlock(&ioas->mutex);
 	iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
 }
+
+/*
+ * Attach or move (@do_attach) @idev to the page table or IOAS @pt_id.  The
+ * use of a page table left is dropped once no IOAS lock is held, as
+ * dropping it may destroy it.
+ */
+static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
+				    int (*do_attach)(struct iommufd_device *idev,
+						     struct iommufd_hw_pagetable *hwpt,
+						     struct iommufd_hw_pagetable **old))
+{
+	struct iommufd_hw_pagetable *hwpt = NULL, *old = NULL;
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+
+	switch (obj->type) {
+	case IOMMUFD_OBJ_HWPT:
+		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+		rc = do_attach(idev, hwpt, &old);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		ioas = container_of(obj, struct iommufd_ioas, obj);
+		rc = iommufd_device_auto_get(idev, ioas, &hwpt, &old,
+					     do_attach);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	if (!rc)
+		*pt_id = hwpt->obj.id;
+	iommufd_put_object(idev->ictx, obj);
+	if (old)
+		iommufd_hw_pagetable_put(idev, old);
+	return rc;
+}
+
+/**
+ * iommufd_device_attach - attach a bound device to a page table
+ * @idev: the device
+ * @pt_id: in: the ID of an IOAS or of a hardware page table; out: the ID
+ *	of the hardware page table attached
+ *
+ * Attaching to an IOAS uses a page table the kernel manages for it: one
+ * already made, when the device's IOMMU can use it, or a new one.  The
+ * device's reserved regions are taken out of the IOAS.
+ *
+ * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
+ * the device is attached already, or its group is attached elsewhere;
+ * -EADDRINUSE when a mapping of the IOAS lies in a reserved region or
+ * outside the aperture of the device's IOMMU; other errors of the IOMMU
+ * driver.
+ */
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
+{
+	return iommufd_device_change_pt(idev, pt_id, iommufd_device_do_attach);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
 /*
  * Move @idev, the only attached device of its group, to @hwpt, with no
@@ -460,35 +475,7 @@ out_unlock:
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_hw_pagetable *hwpt, *old = NULL;
-	struct iommufd_object *obj;
-	struct iommufd_ioas *ioas;
-	int rc;
-
-	obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-
-	switch (obj->type) {
-	case IOMMUFD_OBJ_HWPT:
-		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-		rc = iommufd_device_do_replace(idev, hwpt, &old);
-		break;
-	case IOMMUFD_OBJ_IOAS:
-		ioas = container_of(obj, struct iommufd_ioas, obj);
-		rc = iommufd_device_auto_get(idev, ioas, &hwpt, &old,
-					     iommufd_device_do_replace);
-		break;
-	default:
-		rc = -EINVAL;
-		break;
-	}
-	if (!rc)
-		*pt_id = hwpt->obj.id;
-	iommufd_put_object(idev->ictx, obj);
-	if (old)
-		iommufd_hw_pagetable_put(idev, old);
-	return rc;
+	return iommufd_device_change_pt(idev, pt_id, iommufd_device_do_replace);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 

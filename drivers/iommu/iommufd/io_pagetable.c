@@ -31,7 +31,11 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->iova_alignment = 1;
 }
 
-static void iopt_free_itree(struct rb_root_cached *root)
+/*
+ * Free every node of a tree of bare interval_tree_nodes, or of structures
+ * that start with one.
+ */
+void iopt_free_itree(struct rb_root_cached *root)
 {
 	struct interval_tree_node *node;
 

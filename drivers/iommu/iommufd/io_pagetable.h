@@ -120,6 +120,7 @@ struct io_pagetable {
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
+void iopt_free_itree(struct rb_root_cached *root);
 void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
 		   unsigned long page_offset, unsigned long length,

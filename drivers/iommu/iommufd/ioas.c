@@ -110,16 +110,6 @@ out_put:
 	return rc;
 }
 
-static void iommufd_free_ranges(struct rb_root_cached *root)
-{
-	struct interval_tree_node *node;
-
-	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
-		interval_tree_remove(node, root);
-		kfree(node);
-	}
-}
-
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
@@ -166,7 +156,7 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 	/* On success the old ranges come back in @allowed. */
 	rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
 out_free:
-	iommufd_free_ranges(&allowed);
+	iopt_free_itree(&allowed);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
