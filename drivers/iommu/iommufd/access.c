@@ -132,8 +132,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: an attached access with nothing pinned
  * @ioas_id: the new IOAS
  *
- * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS,
- * in which case the access stays where it was.
+ * Return: 0; -EINVAL when not attached; -EBUSY while pages are pinned;
+ * -ENOENT when @ioas_id is no IOAS.  On failure the access stays where it
+ * was.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
@@ -144,6 +145,10 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	old = access->ioas;
 	if (!old) {
 		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (access->pinned) {
+		rc = -EBUSY;
 		goto out_unlock;
 	}
 	if (old->obj.id == ioas_id) {
@@ -172,7 +177,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
-	if (!WARN_ON(!access->ioas))
+	/* Pins left behind would stop the IOAS from unmapping them. */
+	if (!WARN_ON(!access->ioas || access->pinned))
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
 }
@@ -239,6 +245,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		rc = iopt_access_pin_pages(&access->ioas->iopt, iova, length,
 					   out_pages,
 					   flags & IOMMUFD_ACCESS_RW_WRITE);
+	if (!rc)
+		access->pinned++;
 	mutex_unlock(&access->ioas_lock);
 	return rc;
 }
@@ -254,8 +262,10 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
 	mutex_lock(&access->ioas_lock);
-	if (!WARN_ON(!access->ioas || !length))
+	if (!WARN_ON(!access->ioas || !length || !access->pinned)) {
 		iopt_access_unpin_pages(&access->ioas->iopt, iova, length);
+		access->pinned--;
+	}
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);

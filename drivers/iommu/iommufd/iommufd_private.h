@@ -246,6 +246,8 @@ void iommufd_device_destroy(struct iommufd_object *obj);
  *	access's uses of the IOAS; taken before the IOAS's locks
  * @ioas: the IOAS attached, on which the access holds a long-term use
  * @iopt_access_id: the access's index in io_pagetable::accesses
+ * @pinned: pin_pages calls not unpinned yet; under @ioas_lock.  The access
+ *	cannot move to another IOAS while it has any.
  */
 struct iommufd_access {
 	struct iommufd_object obj;
@@ -255,6 +257,7 @@ struct iommufd_access {
 	struct mutex ioas_lock;		/* protects ioas */
 	struct iommufd_ioas *ioas;
 	u32 iopt_access_id;
+	unsigned int pinned;
 };
 
 static_assert(offsetof(struct iommufd_access, obj) == 0);

@@ -1339,13 +1339,21 @@ TEST_F(kaccess, destroy_orders)
 TEST_F(kaccess, replace_ioas)
 {
 	unsigned char tmp[8];
-	__u32 ioas2;
+	__u32 ioas2, item;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, PAGE_SIZE,
 				    0x200000));
 	EXPECT_ERRNO(ENOENT, access_rw(self->fd, self->access_fd, 0x200000,
 				       tmp, sizeof(tmp), 0));
+	/* Not while pages are pinned */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, 0x100000));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, 0x100000,
+				  PAGE_SIZE, self->buf, 0, &item));
+	EXPECT_ERRNO(EBUSY, access_replace_ioas(self->fd, self->access_fd,
+						ioas2));
+	ASSERT_EQ(0, access_pages_destroy(self->fd, self->access_fd, item));
 	ASSERT_EQ(0, access_replace_ioas(self->fd, self->access_fd, ioas2));
 	ASSERT_EQ(0, access_rw(self->fd, self->access_fd, 0x200000, tmp,
 			       sizeof(tmp), 0));
