@@ -717,6 +717,46 @@ static int iommufd_test_access_replace_ioas(int fd, u32 ioas_id)
 	return rc;
 }
 
+/*
+ * How many times @page is pinned (FOLL_PIN), for pages pinned fewer than
+ * GUP_PIN_COUNTING_BIAS times and with fewer plain references.
+ */
+static unsigned int mock_page_pins(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (PageCompound(page))
+		return head_compound_pincount(head);
+	return page_ref_count(page) / GUP_PIN_COUNTING_BIAS;
+}
+
+/* Check that every page of [uptr, uptr + length) is pinned @refs times. */
+static int iommufd_test_md_check_refs(void __user *uptr, size_t length,
+				      unsigned int refs)
+{
+	unsigned long addr = (uintptr_t)uptr, end;
+	struct page *page;
+	int rc;
+
+	if (!length || (addr | length) & ~PAGE_MASK)
+		return -EINVAL;
+	if (check_add_overflow(addr, length, &end))
+		return -EOVERFLOW;
+
+	for (; addr != end; addr += PAGE_SIZE) {
+		rc = get_user_pages_fast(addr, 1, 0, &page);
+		if (rc != 1)
+			return rc < 0 ? rc : -EFAULT;
+		rc = mock_page_pins(page) == refs ? 0 : -EIO;
+		put_page(page);
+		if (rc)
+			return rc;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
 /* Reserve an IOVA range of an IOAS, as a device's reserved region does. */
 static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 ioas_id,
 				     u64 start, u64 length)
@@ -754,6 +794,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->check_map.iova,
 						 cmd->check_map.length,
 						 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_MD_CHECK_REFS:
+		return iommufd_test_md_check_refs(u64_to_user_ptr(cmd->check_refs.uptr),
+						  cmd->check_refs.length,
+						  cmd->check_refs.refs);
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return iommufd_test_create_access(ucmd, cmd->id,
 						  cmd->create_access.flags);

@@ -1149,6 +1149,44 @@ TEST_F(mock, replace)
 						 &pt_id));
 }
 
+/*
+ * One pin per page, however many mappings, copies, page tables and
+ * accesses use it; none once the last mapping goes.
+ */
+TEST_F(mock, one_pin_per_page)
+{
+	__u64 iova = MOCK_APERTURE_START, dst;
+	int access_fd;
+	__u32 ioas2;
+
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, MB, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, MB, 1));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	/* Inside the mock aperture, so that a mock device can attach. */
+	dst = MOCK_APERTURE_START + 4 * MB;
+	ASSERT_EQ(0, ioas_copy(self->fd, ioas2, self->ioas_id, iova, MB, &dst,
+			       MAP_FIXED_RW));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, NULL, NULL));
+	ASSERT_EQ(0, create_access(self->fd, ioas2, &access_fd));
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, dst, MB, self->buf, 0,
+				  NULL));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, MB, 1));
+	EXPECT_ERRNO(EIO, check_refs(self->fd, self->buf, MB, 2));
+
+	/* The pin stays while a copy maps the pages. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, MB, NULL));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, MB, 1));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, 0, UINT64_MAX, NULL));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, MB, 0));
+	ASSERT_EQ(0, close(access_fd));
+
+	EXPECT_ERRNO(EINVAL, check_refs(self->fd, self->buf + 1, PAGE_SIZE,
+					0));
+	EXPECT_ERRNO(EINVAL, check_refs(self->fd, self->buf, 0, 0));
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {

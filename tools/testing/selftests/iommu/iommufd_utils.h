@@ -276,6 +276,21 @@ static inline int drop_cap(int cap)
 	return syscall(SYS_capset, &hdr, data);
 }
 
+static inline int check_refs(int fd, void *buf, __u64 length, __u32 refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = {
+			.length = length,
+			.uptr = (uintptr_t)buf,
+			.refs = refs,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 static inline int create_access(int fd, __u32 ioas_id, int *access_fd)
 {
 	struct iommu_test_cmd cmd = {
