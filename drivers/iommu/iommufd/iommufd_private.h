@@ -36,6 +36,9 @@ enum iommufd_account_mode {
  * @destroy_wait: woken when an object loses its last short-term user
  * @account_mode: enum iommufd_account_mode; changes only while @objects is
  *	empty, under @objects' xa_lock
+ * @test_pin_batch: with CONFIG_IOMMUFD_TEST, the number of pages pinned
+ *	per call when not 0 (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT), so that the
+ *	tests exercise pinning in many batches
  * @vfio_lock: protects @vfio_ioas
  * @vfio_ioas: the IOAS of the VFIO compatibility path, or NULL.  It holds
  *	no reference: the IOAS clears it when it is destroyed.
@@ -47,6 +50,9 @@ struct iommufd_ctx {
 	struct xarray groups;
 	wait_queue_head_t destroy_wait;
 	u8 account_mode;
+#ifdef CONFIG_IOMMUFD_TEST
+	unsigned int test_pin_batch;
+#endif
 
 	struct mutex vfio_lock;		/* protects vfio_ioas */
 	struct iommufd_ioas *vfio_ioas;
@@ -267,12 +273,24 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long iova, unsigned long length);
 
 #ifdef CONFIG_IOMMUFD_TEST
+static inline unsigned long iommufd_pin_batch(struct iommufd_ctx *ictx,
+					      unsigned long batch)
+{
+	return READ_ONCE(ictx->test_pin_batch) ?: batch;
+}
+
 bool iommufd_should_fail(void);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
+static inline unsigned long iommufd_pin_batch(struct iommufd_ctx *ictx,
+					      unsigned long batch)
+{
+	return batch;
+}
+
 static inline bool iommufd_should_fail(void)
 {
 	return false;

@@ -52,7 +52,7 @@ static void iopt_pages_unaccount(struct iopt_pages *pages)
 		atomic_long_sub(pages->npages, &pages->source_user->locked_vm);
 }
 
-static int iopt_pages_pin_all(struct iopt_pages *pages)
+static int iopt_pages_pin_all(struct iopt_pages *pages, unsigned long batch)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long done = 0;
@@ -61,7 +61,7 @@ static int iopt_pages_pin_all(struct iopt_pages *pages)
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
 	while (done < pages->npages) {
-		n = min_t(unsigned long, pages->npages - done, IOPT_PIN_BATCH);
+		n = min(pages->npages - done, batch);
 		if (iommufd_should_fail())
 			n = -EFAULT;
 		else
@@ -132,7 +132,7 @@ struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
 	rc = iopt_pages_account(pages);
 	if (rc)
 		goto err_put;
-	rc = iopt_pages_pin_all(pages);
+	rc = iopt_pages_pin_all(pages, iommufd_pin_batch(ictx, IOPT_PIN_BATCH));
 	if (rc)
 		goto err_unaccount;
 	return pages;

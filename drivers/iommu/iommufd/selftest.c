@@ -798,6 +798,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_md_check_refs(u64_to_user_ptr(cmd->check_refs.uptr),
 						  cmd->check_refs.length,
 						  cmd->check_refs.refs);
+	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+		/* Pages per pinning call for this iommufd; 0 for the default. */
+		WRITE_ONCE(ucmd->ictx->test_pin_batch, cmd->memory_limit.limit);
+		return 0;
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return iommufd_test_create_access(ucmd, cmd->id,
 						  cmd->create_access.flags);

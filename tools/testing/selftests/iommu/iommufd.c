@@ -1187,6 +1187,24 @@ TEST_F(mock, one_pin_per_page)
 	EXPECT_ERRNO(EINVAL, check_refs(self->fd, self->buf, 0, 0));
 }
 
+/* Pinning in many small batches gives the same mappings and pins. */
+TEST_F(mock, small_pin_batches)
+{
+	__u64 iova = MOCK_APERTURE_START + 3 * PAGE_SIZE;
+
+	ASSERT_EQ(0, set_pin_batch(self->fd, 3));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + PAGE_SIZE / 2, 64 * PAGE_SIZE,
+				    iova + PAGE_SIZE / 2));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova + PAGE_SIZE / 2,
+			       self->buf + PAGE_SIZE / 2, 64 * PAGE_SIZE));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, 65 * PAGE_SIZE, 1));
+	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				NULL));
+	ASSERT_EQ(0, check_refs(self->fd, self->buf, 65 * PAGE_SIZE, 0));
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {

@@ -120,7 +120,9 @@ static void flow_ioas(void)
 	fd = open("/dev/iommu", O_RDWR);
 	if (check(fd < 0 ? -1 : 0))
 		return;
-	if (ioas_alloc(fd, &ioas) || check(ioas_alloc(fd, &ioas2)))
+	/* Small batches: faults land between pinning calls too. */
+	if (check(set_pin_batch(fd, 7)) || check(ioas_alloc(fd, &ioas)) ||
+	    check(ioas_alloc(fd, &ioas2)))
 		goto out;
 	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
 	check(ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW));

@@ -291,6 +291,17 @@ static inline int check_refs(int fd, void *buf, __u64 length, __u32 refs)
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+static inline int set_pin_batch(int fd, __u32 pages)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = pages },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 static inline int create_access(int fd, __u32 ioas_id, int *access_fd)
 {
 	struct iommu_test_cmd cmd = {
