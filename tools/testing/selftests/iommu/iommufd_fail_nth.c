@@ -272,32 +272,32 @@ FIXTURE_TEARDOWN(fail_nth)
 			   self->panic_on_warn);
 }
 
-TEST_F_TIMEOUT(fail_nth, ioas, 600)
-{
-	if (_metadata->skip)
-		return;
-	run_sweep(_metadata, flow_ioas);
-}
+/* One sweep per flow */
+FIXTURE_VARIANT(fail_nth) {
+	void (*flow)(void);
+};
 
-TEST_F_TIMEOUT(fail_nth, ranges, 600)
-{
-	if (_metadata->skip)
-		return;
-	run_sweep(_metadata, flow_ranges);
-}
+FIXTURE_VARIANT_ADD(fail_nth, ioas) {
+	.flow = flow_ioas,
+};
 
-TEST_F_TIMEOUT(fail_nth, mock_domain, 600)
-{
-	if (_metadata->skip)
-		return;
-	run_sweep(_metadata, flow_mock_domain);
-}
+FIXTURE_VARIANT_ADD(fail_nth, ranges) {
+	.flow = flow_ranges,
+};
 
-TEST_F_TIMEOUT(fail_nth, access, 600)
+FIXTURE_VARIANT_ADD(fail_nth, mock_domain) {
+	.flow = flow_mock_domain,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, access) {
+	.flow = flow_access,
+};
+
+TEST_F_TIMEOUT(fail_nth, sweep, 600)
 {
 	if (_metadata->skip)
 		return;
-	run_sweep(_metadata, flow_access);
+	run_sweep(_metadata, variant->flow);
 }
 
 TEST_HARNESS_MAIN
