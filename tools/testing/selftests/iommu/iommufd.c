@@ -868,6 +868,32 @@ TEST_F(mapping, rlimit_user)
 				      PAGE_SIZE, &iova, MAP_RW));
 }
 
+/* CAP_IPC_LOCK lifts the limit, in both modes; the charge stays. */
+TEST_F(mapping, rlimit_cap_ipc_lock)
+{
+	struct rlimit rl = { .rlim_cur = 64 * PAGE_SIZE,
+			     .rlim_max = 64 * PAGE_SIZE };
+	long vmlck = proc_status_kb("VmLck");
+	__u64 iova = 0, val = 1;
+	__u32 ioas_id;
+	int fd;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+			      128 * PAGE_SIZE, &iova, MAP_RW));
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, option(fd, IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET,
+			    0, &val));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
+	ASSERT_EQ(0, ioas_map(fd, ioas_id, self->buf, 128 * PAGE_SIZE, &iova,
+			      MAP_RW));
+	EXPECT_EQ(vmlck + 512, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(vmlck, proc_status_kb("VmLck"));
+}
+
 /* The same, charged to the process: mm->locked_vm, seen as VmLck. */
 TEST_F(mapping, rlimit_mm)
 {
