@@ -141,6 +141,16 @@ err_unmap:
 	return rc;
 }
 
+/* The page holding IOVA @iova of @area, and the offset in it. */
+static struct page *iopt_area_page(struct iopt_area *area, unsigned long iova,
+				   unsigned long *offset)
+{
+	unsigned long byte = area->page_offset + (iova - area->node.start);
+
+	*offset = offset_in_page(byte);
+	return area->pages->pages[byte >> PAGE_SHIFT];
+}
+
 static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
 					 unsigned long start,
 					 unsigned long last)
@@ -159,6 +169,51 @@ static struct iopt_area *iopt_area_next(struct iopt_area *area,
 	node = interval_tree_iter_next(&area->node, start, last);
 	return node ? container_of(node, struct iopt_area, node) : NULL;
 }
+
+#ifdef CONFIG_IOMMUFD_TEST
+/* Does @domain translate @iova of @area to the right byte of memory? */
+static bool iopt_domain_maps(struct iommu_domain *domain,
+			     struct iopt_area *area, unsigned long iova)
+{
+	unsigned long offset;
+	struct page *page = iopt_area_page(area, iova, &offset);
+
+	return iommu_iova_to_phys(domain, iova) == page_to_phys(page) + offset;
+}
+
+/*
+ * Under the selftests, check the table after each change: every mapping
+ * aligned, outside the reserved ranges, and mapped right in every domain
+ * (checked at its first and last byte).
+ */
+static void iopt_check_consistency(struct io_pagetable *iopt)
+{
+	struct iommu_domain *domain;
+	struct iopt_area *area;
+	unsigned long index;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		WARN_ON((area->node.start | iopt_area_length(area) |
+			 area->page_offset) & (iopt->iova_alignment - 1));
+		WARN_ON(interval_tree_iter_first(&iopt->reserved_itree,
+						 area->node.start,
+						 area->node.last));
+		xa_for_each(&iopt->domains, index, domain) {
+			WARN_ON(!iopt_domain_maps(domain, area,
+						  area->node.start));
+			WARN_ON(!iopt_domain_maps(domain, area,
+						  area->node.last));
+		}
+	}
+}
+#else
+static inline void iopt_check_consistency(struct io_pagetable *iopt)
+{
+}
+#endif
 
 /*
  * The last IOVA of whatever in [start, last] a new mapping cannot use: an
@@ -331,6 +386,7 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
 		goto out_unlock;
 	}
 	interval_tree_insert(&area->node, &iopt->area_itree);
+	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
 	return 0;
 
@@ -498,6 +554,7 @@ again:
 		removed = area;
 		area = next;
 	}
+	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
 
 	/* Unpinning may take a while: not under the lock. */
@@ -804,6 +861,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 			goto out_unmap;
 	}
 	iopt->iova_alignment = align;
+	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
 	return 0;
 
@@ -847,6 +905,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 		iopt_area_unmap_domain(area, domain, iopt_area_length(area));
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
+	iopt_check_consistency(iopt);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 }
@@ -894,16 +953,6 @@ static int iopt_check_covered(struct io_pagetable *iopt, unsigned long iova,
 		next = area->node.last + 1;
 	}
 	return -ENOENT;
-}
-
-/* The page holding IOVA @iova of @area, and the offset in it. */
-static struct page *iopt_area_page(struct iopt_area *area, unsigned long iova,
-				   unsigned long *offset)
-{
-	unsigned long byte = area->page_offset + (iova - area->node.start);
-
-	*offset = offset_in_page(byte);
-	return area->pages->pages[byte >> PAGE_SHIFT];
 }
 
 /**
