@@ -415,6 +415,10 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 			rc = -EINVAL;
 			break;
 		}
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
 	}
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return rc;
@@ -574,6 +578,9 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		return -EOPNOTSUPP;
 	if (!length || (iova | length) & ~PAGE_MASK)
 		return -EINVAL;
+	/* The page array must stay a sane allocation. */
+	if (length >> PAGE_SHIFT > INT_MAX / sizeof(*pages))
+		return -ENOMEM;
 
 	staccess = selftest_access_get(cmd->id, &file);
 	if (IS_ERR(staccess))

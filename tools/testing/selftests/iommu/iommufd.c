@@ -938,6 +938,22 @@ TEST_F(mapping, fork_after_map)
 	EXPECT_EQ(self->vmpin + 64, proc_status_kb("VmPin"));
 }
 
+/*
+ * Open an iommufd with one IOAS and a 2 MiB aligned MiB of memory, and
+ * note the pinned memory before anything is mapped.
+ */
+static void setup_ioas(struct __test_metadata *_metadata, int *fd,
+		       __u32 *ioas_id, void **buf, long *vmpin)
+{
+	*fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, *fd);
+	ASSERT_EQ(0, ioas_alloc(*fd, ioas_id));
+	*buf = alloc_buffer(MB, 2 * MB);
+	ASSERT_NE(NULL, *buf);
+	*vmpin = proc_status_kb("VmPin");
+	ASSERT_LE(0, *vmpin);
+}
+
 /* An IOAS with a mock device attached through a mock domain. */
 FIXTURE(mock) {
 	int fd;
@@ -951,12 +967,8 @@ FIXTURE(mock) {
 
 FIXTURE_SETUP(mock)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
-	self->buf = alloc_buffer(MB, 2 * MB);
-	ASSERT_NE(NULL, self->buf);
-	self->vmpin = proc_status_kb("VmPin");
+	setup_ioas(_metadata, &self->fd, &self->ioas_id, &self->buf,
+		   &self->vmpin);
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &self->stdev_id,
 				 &self->hwpt_id, &self->idev_id));
 }
@@ -1255,12 +1267,10 @@ FIXTURE(kaccess) {
 
 FIXTURE_SETUP(kaccess)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
-	self->buf = alloc_buffer(MB, 2 * MB);
-	ASSERT_NE(NULL, self->buf);
-	self->vmpin = proc_status_kb("VmPin");
+	void *buf;
+
+	setup_ioas(_metadata, &self->fd, &self->ioas_id, &buf, &self->vmpin);
+	self->buf = buf;
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &self->access_fd));
 	ASSERT_LE(0, self->access_fd);
 }
@@ -1371,6 +1381,9 @@ TEST_F(kaccess, pages_and_unmap)
 					     0, NULL));
 	EXPECT_ERRNO(EOPNOTSUPP, access_pages(self->fd, self->access_fd, iova,
 					      PAGE_SIZE, NULL, 1 << 5, NULL));
+	/* A length too large for the page array, not a warning. */
+	EXPECT_ERRNO(ENOMEM, access_pages(self->fd, self->access_fd, iova,
+					  1UL << 62, NULL, 0, NULL));
 
 	/* The unmap calls the access back, which unpins: it completes. */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova,

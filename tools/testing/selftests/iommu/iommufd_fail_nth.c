@@ -106,6 +106,19 @@ static int check_at(int rc, int line)
 
 #define check(rc)	check_at(rc, __LINE__)
 
+/* Open an iommufd with one IOAS; on failure nothing is left open. */
+static int open_ioas(int *fd, __u32 *ioas)
+{
+	*fd = open("/dev/iommu", O_RDWR);
+	if (check(*fd < 0 ? -1 : 0))
+		return -1;
+	if (check(ioas_alloc(*fd, ioas))) {
+		close(*fd);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The flows: each opens /dev/iommu, does its calls whatever fails, and
  * closes it, which must release everything.
@@ -142,16 +155,12 @@ static void flow_ranges(void)
 	__u32 ioas;
 	int fd;
 
-	fd = open("/dev/iommu", O_RDWR);
-	if (check(fd < 0 ? -1 : 0))
+	if (open_ioas(&fd, &ioas))
 		return;
-	if (check(ioas_alloc(fd, &ioas)))
-		goto out;
 	check(allow_iovas(fd, ioas, r, 1));
 	check(add_reserved(fd, ioas, 0, PAGE_SIZE));
 	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
 	check(mock_domain(fd, ioas, NULL, NULL, NULL));
-out:
 	close(fd);
 }
 
@@ -161,11 +170,8 @@ static void flow_mock_domain(void)
 	__u64 iova, dst = 0;
 	int fd;
 
-	fd = open("/dev/iommu", O_RDWR);
-	if (check(fd < 0 ? -1 : 0))
+	if (open_ioas(&fd, &ioas))
 		return;
-	if (check(ioas_alloc(fd, &ioas)))
-		goto out;
 	/* Inside the mock aperture, so that the attach can take it. */
 	iova = MOCK_APERTURE_START;
 	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
@@ -185,7 +191,6 @@ static void flow_mock_domain(void)
 		}
 		check(obj_destroy(fd, stdev));
 	}
-out:
 	close(fd);
 }
 
@@ -196,11 +201,8 @@ static void flow_access(void)
 	int fd, access_fd;
 	__u32 ioas;
 
-	fd = open("/dev/iommu", O_RDWR);
-	if (check(fd < 0 ? -1 : 0))
+	if (open_ioas(&fd, &ioas))
 		return;
-	if (check(ioas_alloc(fd, &ioas)))
-		goto out;
 	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
 	if (check(create_access(fd, ioas, &access_fd)))
 		goto out;
