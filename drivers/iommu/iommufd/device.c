@@ -49,6 +49,7 @@ static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
 	new->ictx = ictx;
 	new->group = group;
 	mutex_init(&new->lock);
+	INIT_LIST_HEAD(&new->devices);
 	rc = xa_err(xa_store(&ictx->groups, iommu_group_id(group), new,
 			     GFP_KERNEL_ACCOUNT));
 	mutex_unlock(&ictx->groups_lock);
@@ -73,7 +74,7 @@ static void iommufd_put_group(struct iommufd_group *igroup)
 	xa_erase(&ictx->groups, iommu_group_id(igroup->group));
 	mutex_unlock(&ictx->groups_lock);
 
-	WARN_ON(igroup->hwpt);
+	WARN_ON(igroup->hwpt || !list_empty(&igroup->devices));
 	mutex_destroy(&igroup->lock);
 	iommu_group_put(igroup->group);
 	kfree(igroup);
@@ -260,7 +261,7 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 		}
 		igroup->hwpt = hwpt;
 	}
-	igroup->attached++;
+	list_add_tail(&idev->group_item, &igroup->devices);
 	idev->hwpt = hwpt;
 	refcount_inc(&hwpt->obj.users);
 out_unlock:
@@ -403,11 +404,44 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
+/* Take the reserved regions of @igroup's attached devices out of @iopt. */
+static int iommufd_group_reserve_regions(struct iommufd_group *igroup,
+					 struct io_pagetable *iopt)
+{
+	struct iommufd_device *cur;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+
+	list_for_each_entry(cur, &igroup->devices, group_item) {
+		rc = iommufd_device_reserve_regions(cur, iopt);
+		if (rc)
+			goto err_remove;
+	}
+	return 0;
+
+err_remove:
+	list_for_each_entry_continue_reverse(cur, &igroup->devices, group_item)
+		iopt_remove_reserved_iova(iopt, cur);
+	return rc;
+}
+
+static void iommufd_group_remove_reserved(struct iommufd_group *igroup,
+					  struct io_pagetable *iopt)
+{
+	struct iommufd_device *cur;
+
+	lockdep_assert_held(&igroup->lock);
+
+	list_for_each_entry(cur, &igroup->devices, group_item)
+		iopt_remove_reserved_iova(iopt, cur);
+}
+
 /*
- * Move @idev, the only attached device of its group, to @hwpt, with no
- * window in which its DMA is blocked.  The caller drops the use of the
- * page table left, *@old_out, once it holds no IOAS lock: dropping it may
- * destroy it, which takes its IOAS's mutex.
+ * Move the group of @idev, with every device of it attached, to @hwpt,
+ * with no window in which their DMA is blocked.  The caller drops the use
+ * of the page table left, *@old_out, once it holds no IOAS lock: dropping
+ * it may destroy it, which takes its IOAS's mutex.
  */
 static int iommufd_device_do_replace(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt,
@@ -415,12 +449,14 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_hw_pagetable *old;
+	struct iommufd_device *cur;
+	unsigned int num = 0;
 	int rc;
 
 	*old_out = NULL;
 	mutex_lock(&igroup->lock);
 	old = idev->hwpt;
-	if (!old || igroup->attached != 1) {
+	if (!old) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -428,11 +464,14 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 		rc = 0;
 		goto out_unlock;
 	}
-	rc = iommufd_device_check_coherency(idev, hwpt);
-	if (rc)
-		goto out_unlock;
+	list_for_each_entry(cur, &igroup->devices, group_item) {
+		rc = iommufd_device_check_coherency(cur, hwpt);
+		if (rc)
+			goto out_unlock;
+		num++;
+	}
 	if (hwpt->ioas != old->ioas) {
-		rc = iommufd_device_reserve_regions(idev, &hwpt->ioas->iopt);
+		rc = iommufd_group_reserve_regions(igroup, &hwpt->ioas->iopt);
 		if (rc)
 			goto out_unlock;
 	}
@@ -442,14 +481,18 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
 	if (rc) {
 		if (hwpt->ioas != old->ioas)
-			iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+			iommufd_group_remove_reserved(igroup,
+						      &hwpt->ioas->iopt);
 		goto out_unlock;
 	}
 	if (hwpt->ioas != old->ioas)
-		iopt_remove_reserved_iova(&old->ioas->iopt, idev);
-	refcount_inc(&hwpt->obj.users);
+		iommufd_group_remove_reserved(igroup, &old->ioas->iopt);
+	list_for_each_entry(cur, &igroup->devices, group_item)
+		cur->hwpt = hwpt;
 	igroup->hwpt = hwpt;
-	idev->hwpt = hwpt;
+	refcount_add(num, &hwpt->obj.users);
+	/* The page table keeps its own use: the caller drops the last. */
+	WARN_ON(refcount_sub_and_test(num - 1, &old->obj.users));
 	*old_out = old;
 	mutex_unlock(&igroup->lock);
 	return 0;
@@ -461,17 +504,19 @@ out_unlock:
 
 /**
  * iommufd_device_replace - move an attached device to another page table
- * @idev: an attached device, the only one of its group attached
+ * @idev: an attached device
  * @pt_id: in: the ID of an IOAS or of a hardware page table; out: the ID
  *	of the hardware page table attached
  *
  * The device's DMA goes from the old page table straight to the new one,
- * with no window in which it is blocked.  For an IOAS, a page table the
- * kernel made for it is used when the device's IOMMU can, or a new one.
+ * with no window in which it is blocked.  The devices of an IOMMU group
+ * share one page table: the other attached devices of @idev's group move
+ * with it.  For an IOAS, a page table the kernel made for it is used when
+ * the device's IOMMU can, or a new one.
  *
  * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
- * the device is not attached or shares its group with other attached
- * devices; errors of the attach.  On failure the device stays where it was.
+ * the device is not attached, or the page table cannot serve a device of
+ * its group; errors of the attach.  On failure nothing moves.
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
@@ -498,7 +543,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		return;
 	}
 	idev->hwpt = NULL;
-	if (!--igroup->attached) {
+	list_del(&idev->group_item);
+	if (list_empty(&igroup->devices)) {
 		iommu_detach_group(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
 	}

@@ -206,9 +206,9 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
  * @refs: one per device of the group bound; under iommufd_ctx::groups_lock
  * @ictx: the iommufd
  * @group: the IOMMU group, with a reference held
- * @lock: protects @hwpt and @attached
+ * @lock: protects @hwpt and @devices, and the @hwpt of each device
  * @hwpt: the page table the group is attached to, or NULL
- * @attached: how many of its devices are attached to @hwpt
+ * @devices: its devices attached to @hwpt, by iommufd_device::group_item
  *
  * In 6.1 a domain is attached to a whole group: the devices of a group
  * bound to one iommufd share one page table.
@@ -217,9 +217,9 @@ struct iommufd_group {
 	unsigned int refs;
 	struct iommufd_ctx *ictx;
 	struct iommu_group *group;
-	struct mutex lock;		/* protects hwpt and attached */
+	struct mutex lock;	/* hwpt, devices, iommufd_device::hwpt */
 	struct iommufd_hw_pagetable *hwpt;
-	unsigned int attached;
+	struct list_head devices;
 };
 
 /**
@@ -229,6 +229,8 @@ struct iommufd_group {
  * @dev: the device
  * @igroup: its group
  * @hwpt: the page table it is attached to, or NULL; under @igroup's lock
+ * @group_item: in iommufd_group::devices while attached; under @igroup's
+ *	lock
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -236,6 +238,7 @@ struct iommufd_device {
 	struct device *dev;
 	struct iommufd_group *igroup;
 	struct iommufd_hw_pagetable *hwpt;
+	struct list_head group_item;
 };
 
 static_assert(offsetof(struct iommufd_device, obj) == 0);

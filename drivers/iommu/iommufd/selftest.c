@@ -4,7 +4,7 @@
  * driver, built only with CONFIG_IOMMUFD_TEST.  Operations not implemented
  * yet answer EOPNOTSUPP, as an unknown operation does.
  *
- * The mock IOMMU serves devices on a bus of its own.  Its domains keep
+ * Each mock IOMMU serves devices on a bus of its own.  Its domains keep
  * their translations in an xarray, with pages of half PAGE_SIZE so that
  * iommufd's alignment rules are exercised, and translate only
  * [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
@@ -47,26 +47,61 @@ enum {
 	MOCK_PFN_SHIFT = 2,
 };
 
+/*
+ * Two mock IOMMUs, each serving a bus of its own: the plain one, and one
+ * whose domains can also map MOCK_HUGE_PAGE_SIZE pages, for devices made
+ * with MOCK_FLAGS_DEVICE_HUGE_IOVA.  A device attaches only to domains of
+ * its own IOMMU, so an IOAS with devices of both gets two domains.
+ */
+enum mock_iommu_kind {
+	MOCK_IOMMU_PLAIN,
+	MOCK_IOMMU_HUGE,
+	MOCK_IOMMU_NUM,
+};
+
+#define MOCK_HUGE_PAGE_SIZE	(512 * MOCK_IO_PAGE_SIZE)
+
+struct mock_iommu {
+	struct bus_type bus;
+	struct iommu_device iommu;
+	struct notifier_block nb;
+	const struct iommu_ops *ops;
+};
+
+static struct mock_iommu mock_iommus[MOCK_IOMMU_NUM];
+
+/*
+ * Set through debugfs iommufd/mock_dev_noncoherent: mock devices made
+ * meanwhile report that their IOMMU cannot enforce cache coherency.
+ */
+static bool mock_dev_noncoherent;
+static struct dentry *iommufd_debugfs_dir;
+
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray pfns;
+	enum mock_iommu_kind kind;
+	/* Protects the two below. */
+	spinlock_t lock;
+	/* Cache coherency enforced; a device that cannot is refused. */
+	bool enforce_cc;
+	/* A device that cannot enforce cache coherency was attached. */
+	bool had_noncoherent;
 };
 
 static struct iommu_domain mock_identity_domain = {
 	.type = IOMMU_DOMAIN_IDENTITY,
 };
 
-static struct bus_type iommufd_mock_bus_type = {
-	.name = "iommufd_mock",
-};
-
-static struct iommu_device mock_iommu_device;
-static struct notifier_block mock_bus_nb;
 static DEFINE_IDA(mock_dev_ida);
 
 struct mock_dev {
 	struct device dev;
 	int id;
+	enum mock_iommu_kind kind;
+	/* MOCK_FLAGS_DEVICE_* */
+	u32 flags;
+	bool noncoherent;
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -74,7 +109,13 @@ static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
 	return container_of(domain, struct mock_iommu_domain, domain);
 }
 
-static struct iommu_domain *mock_domain_alloc(unsigned int type)
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+static struct iommu_domain *mock_domain_alloc(unsigned int type,
+					      enum mock_iommu_kind kind)
 {
 	struct mock_iommu_domain *mock;
 
@@ -89,9 +130,21 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type)
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
-	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	mock->domain.pgsize_bitmap = mock_iommus[kind].ops->pgsize_bitmap;
+	mock->kind = kind;
+	spin_lock_init(&mock->lock);
 	xa_init(&mock->pfns);
 	return &mock->domain;
+}
+
+static struct iommu_domain *mock_plain_domain_alloc(unsigned int type)
+{
+	return mock_domain_alloc(type, MOCK_IOMMU_PLAIN);
+}
+
+static struct iommu_domain *mock_huge_domain_alloc(unsigned int type)
+{
+	return mock_domain_alloc(type, MOCK_IOMMU_HUGE);
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -109,7 +162,24 @@ static void mock_domain_free(struct iommu_domain *domain)
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
-	return 0;
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_iommu_domain *mock;
+	int rc = 0;
+
+	if (domain == &mock_identity_domain)
+		return 0;
+	mock = to_mock_domain(domain);
+	if (mock->kind != mdev->kind)
+		return -EINVAL;
+	if (!mdev->noncoherent)
+		return 0;
+	spin_lock(&mock->lock);
+	if (mock->enforce_cc)
+		rc = -EINVAL;
+	else
+		mock->had_noncoherent = true;
+	spin_unlock(&mock->lock);
+	return rc;
 }
 
 static int mock_domain_map_pages(struct iommu_domain *domain,
@@ -118,8 +188,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 				 gfp_t gfp, size_t *mapped)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	size_t i, count = pgsize / MOCK_IO_PAGE_SIZE * pgcount;
 	unsigned long flags = 0;
-	size_t i;
 	void *old;
 
 	if (prot & IOMMU_READ)
@@ -127,7 +197,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	if (prot & IOMMU_WRITE)
 		flags |= MOCK_PFN_WRITE;
 
-	for (i = 0; i != pgcount; i++) {
+	for (i = 0; i != count; i++) {
 		old = xa_store(&mock->pfns, iova / MOCK_IO_PAGE_SIZE,
 			       xa_mk_value((paddr / MOCK_IO_PAGE_SIZE) <<
 					   MOCK_PFN_SHIFT | flags),
@@ -141,7 +211,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 		iova += MOCK_IO_PAGE_SIZE;
 		paddr += MOCK_IO_PAGE_SIZE;
 	}
-	*mapped = pgcount * MOCK_IO_PAGE_SIZE;
+	*mapped = count * MOCK_IO_PAGE_SIZE;
 	return 0;
 }
 
@@ -151,10 +221,10 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      struct iommu_iotlb_gather *gather)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	size_t i;
+	size_t i, count = pgsize / MOCK_IO_PAGE_SIZE * pgcount;
 	void *old;
 
-	for (i = 0; i != pgcount; i++) {
+	for (i = 0; i != count; i++) {
 		old = xa_erase(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
 		/* Unmapping what is not mapped is an iommufd bug. */
 		if (WARN_ON(!old))
@@ -177,23 +247,43 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 	       iova % MOCK_IO_PAGE_SIZE;
 }
 
+/*
+ * Like a real IOMMU, the domain refuses to enforce cache coherency once a
+ * device that cannot has used it.
+ */
 static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
 {
-	return true;
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	bool enforced;
+
+	spin_lock(&mock->lock);
+	enforced = !mock->had_noncoherent;
+	mock->enforce_cc = enforced;
+	spin_unlock(&mock->lock);
+	return enforced;
 }
 
 static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY ||
-	       cap == IOMMU_CAP_INTR_REMAP ||
-	       cap == IOMMU_CAP_ENFORCE_CACHE_COHERENCY;
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_INTR_REMAP:
+		return true;
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return !to_mock_dev(dev)->noncoherent;
+	default:
+		return false;
+	}
 }
 
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
-	if (dev->bus != &iommufd_mock_bus_type)
-		return ERR_PTR(-ENODEV);
-	return &mock_iommu_device;
+	int kind;
+
+	for (kind = 0; kind != MOCK_IOMMU_NUM; kind++)
+		if (dev->bus == &mock_iommus[kind].bus)
+			return &mock_iommus[kind].iommu;
+	return ERR_PTR(-ENODEV);
 }
 
 static int mock_def_domain_type(struct device *dev)
@@ -201,33 +291,59 @@ static int mock_def_domain_type(struct device *dev)
 	return IOMMU_DOMAIN_IDENTITY;
 }
 
-static const struct iommu_ops mock_ops = {
+/* Both IOMMUs' domains have these ops: the identity domain is shared. */
+static const struct iommu_domain_ops mock_domain_ops = {
+	.free = mock_domain_free,
+	.attach_dev = mock_domain_attach_dev,
+	.map_pages = mock_domain_map_pages,
+	.unmap_pages = mock_domain_unmap_pages,
+	.iova_to_phys = mock_domain_iova_to_phys,
+	.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
+};
+
+static const struct iommu_ops mock_plain_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
-	.domain_alloc = mock_domain_alloc,
+	.domain_alloc = mock_plain_domain_alloc,
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
 	.def_domain_type = mock_def_domain_type,
-	.default_domain_ops = &(struct iommu_domain_ops) {
-		.free = mock_domain_free,
-		.attach_dev = mock_domain_attach_dev,
-		.map_pages = mock_domain_map_pages,
-		.unmap_pages = mock_domain_unmap_pages,
-		.iova_to_phys = mock_domain_iova_to_phys,
-		.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
+	.default_domain_ops = &mock_domain_ops,
+};
+
+static const struct iommu_ops mock_huge_ops = {
+	.owner = THIS_MODULE,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE | MOCK_HUGE_PAGE_SIZE,
+	.domain_alloc = mock_huge_domain_alloc,
+	.capable = mock_domain_capable,
+	.probe_device = mock_probe_device,
+	.device_group = generic_device_group,
+	.def_domain_type = mock_def_domain_type,
+	.default_domain_ops = &mock_domain_ops,
+};
+
+static struct mock_iommu mock_iommus[MOCK_IOMMU_NUM] = {
+	[MOCK_IOMMU_PLAIN] = {
+		.bus.name = "iommufd_mock",
+		.ops = &mock_plain_ops,
+	},
+	[MOCK_IOMMU_HUGE] = {
+		.bus.name = "iommufd_mock_huge",
+		.ops = &mock_huge_ops,
 	},
 };
 
 static void mock_dev_release(struct device *dev)
 {
-	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
+	struct mock_dev *mdev = to_mock_dev(dev);
 
 	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
 }
 
-static struct mock_dev *mock_dev_create(void)
+/* A mock device with MOCK_FLAGS_DEVICE_* @flags, in a group of its own. */
+static struct mock_dev *mock_dev_create(u32 flags)
 {
 	struct mock_dev *mdev;
 	int rc;
@@ -241,9 +357,13 @@ static struct mock_dev *mock_dev_create(void)
 		kfree(mdev);
 		return ERR_PTR(rc);
 	}
+	mdev->flags = flags;
+	mdev->kind = flags & MOCK_FLAGS_DEVICE_HUGE_IOVA ? MOCK_IOMMU_HUGE :
+							   MOCK_IOMMU_PLAIN;
+	mdev->noncoherent = READ_ONCE(mock_dev_noncoherent);
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
-	mdev->dev.bus = &iommufd_mock_bus_type;
+	mdev->dev.bus = &mock_iommus[mdev->kind].bus;
 	rc = dev_set_name(&mdev->dev, "iommufd_mock%d", mdev->id);
 	if (rc)
 		goto err_put;
@@ -288,14 +408,23 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 	mock_dev_destroy(sobj->mdev);
 }
 
-/* A mock device, bound to the iommufd and attached to an IOAS or HWPT. */
+/*
+ * A mock device with MOCK_FLAGS_DEVICE_* @dev_flags, bound to the iommufd
+ * and attached to an IOAS or HWPT.  MOCK_DOMAIN and MOCK_DOMAIN_FLAGS
+ * return the same IDs at the same offsets.
+ */
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd)
+				    struct iommu_test_cmd *cmd, u32 dev_flags)
 {
 	struct selftest_obj *sobj;
 	u32 pt_id = cmd->id;
 	u32 idev_id;
 	int rc;
+
+	/* No domain tracks dirty pages here: NO_DIRTY changes nothing. */
+	if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY |
+			  MOCK_FLAGS_DEVICE_HUGE_IOVA))
+		return -EINVAL;
 
 	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
 				    IOMMUFD_OBJ_SELFTEST);
@@ -303,7 +432,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		return PTR_ERR(sobj);
 	sobj->ictx = ucmd->ictx;
 
-	sobj->mdev = mock_dev_create();
+	sobj->mdev = mock_dev_create(dev_flags);
 	if (IS_ERR(sobj->mdev)) {
 		rc = PTR_ERR(sobj->mdev);
 		goto out_abort;
@@ -370,7 +499,7 @@ iommufd_test_get_mock_domain(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	*hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-	if ((*hwpt)->domain->ops != mock_ops.default_domain_ops) {
+	if ((*hwpt)->domain->ops != &mock_domain_ops) {
 		iommufd_put_object(ucmd->ictx, obj);
 		return ERR_PTR(-EINVAL);
 	}
@@ -795,7 +924,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->add_reserved.start,
 						 cmd->add_reserved.length);
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
-		return iommufd_test_mock_domain(ucmd, cmd);
+		return iommufd_test_mock_domain(ucmd, cmd, 0);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd,
+						cmd->mock_domain_flags.dev_flags);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
 		return iommufd_test_md_check_map(ucmd, cmd->id,
 						 cmd->check_map.iova,
@@ -829,40 +961,68 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	}
 }
 
-int __init iommufd_test_init(void)
+static void mock_iommu_unregister(struct mock_iommu *mi)
+{
+	iommu_device_unregister_bus(&mi->iommu, &mi->bus, &mi->nb);
+	iommu_device_sysfs_remove(&mi->iommu);
+	bus_unregister(&mi->bus);
+}
+
+static int mock_iommu_register(struct mock_iommu *mi)
 {
 	int rc;
 
-	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
-						     &fail_iommufd);
-	rc = bus_register(&iommufd_mock_bus_type);
+	rc = bus_register(&mi->bus);
 	if (rc)
-		goto err_debugfs;
+		return rc;
 	/* The IOMMU in sysfs, which the devices it serves link to */
-	rc = iommu_device_sysfs_add(&mock_iommu_device, NULL, NULL, "%s",
-				    iommufd_mock_bus_type.name);
+	rc = iommu_device_sysfs_add(&mi->iommu, NULL, NULL, "%s",
+				    mi->bus.name);
 	if (rc)
 		goto err_bus;
-	rc = iommu_device_register_bus(&mock_iommu_device, &mock_ops,
-				       &iommufd_mock_bus_type, &mock_bus_nb);
+	rc = iommu_device_register_bus(&mi->iommu, mi->ops, &mi->bus, &mi->nb);
 	if (rc)
 		goto err_sysfs;
 	return 0;
 
 err_sysfs:
-	iommu_device_sysfs_remove(&mock_iommu_device);
+	iommu_device_sysfs_remove(&mi->iommu);
 err_bus:
-	bus_unregister(&iommufd_mock_bus_type);
-err_debugfs:
+	bus_unregister(&mi->bus);
+	return rc;
+}
+
+int __init iommufd_test_init(void)
+{
+	int kind, rc;
+
+	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
+						     &fail_iommufd);
+	iommufd_debugfs_dir = debugfs_create_dir("iommufd", NULL);
+	debugfs_create_bool("mock_dev_noncoherent", 0600, iommufd_debugfs_dir,
+			    &mock_dev_noncoherent);
+
+	for (kind = 0; kind != MOCK_IOMMU_NUM; kind++) {
+		rc = mock_iommu_register(&mock_iommus[kind]);
+		if (rc)
+			goto err_unregister;
+	}
+	return 0;
+
+err_unregister:
+	while (kind--)
+		mock_iommu_unregister(&mock_iommus[kind]);
+	debugfs_remove_recursive(iommufd_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
 	return rc;
 }
 
 void iommufd_test_exit(void)
 {
-	iommu_device_unregister_bus(&mock_iommu_device,
-				    &iommufd_mock_bus_type, &mock_bus_nb);
-	iommu_device_sysfs_remove(&mock_iommu_device);
-	bus_unregister(&iommufd_mock_bus_type);
+	int kind;
+
+	for (kind = MOCK_IOMMU_NUM; kind--;)
+		mock_iommu_unregister(&mock_iommus[kind]);
+	debugfs_remove_recursive(iommufd_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
 }

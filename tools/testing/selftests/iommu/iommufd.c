@@ -973,8 +973,24 @@ FIXTURE_SETUP(mock)
 				 &self->hwpt_id, &self->idev_id));
 }
 
+/* Mock devices made while it is set cannot enforce cache coherency. */
+#define MOCK_NONCOHERENT	"/sys/kernel/debug/iommufd/mock_dev_noncoherent"
+
+static int set_mock_noncoherent(bool on)
+{
+	int fd, rc;
+
+	fd = open(MOCK_NONCOHERENT, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	rc = write(fd, on ? "Y" : "N", 1) == 1 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
 FIXTURE_TEARDOWN(mock)
 {
+	set_mock_noncoherent(false);
 	close(self->fd);
 }
 
@@ -1138,6 +1154,128 @@ TEST_F(mock, destroy_order)
 	EXPECT_ERRNO(ENOENT, obj_destroy(self->fd, self->idev_id));
 	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/*
+ * Two domains on one IOAS, of two mock IOMMUs (a MOCK_FLAGS_DEVICE_HUGE_IOVA
+ * device does not attach to a plain mock domain): map, copy and unmap keep
+ * both in step, and each page is pinned once.
+ */
+TEST_F(mock, two_domains)
+{
+	__u64 iova = MOCK_APERTURE_START + 2 * MB, copied = MOCK_APERTURE_START,
+	      unmapped;
+	__u32 huge_stdev, huge_stdev2, huge_hwpt, other, ioas2;
+	void *buf2 = alloc_buffer(4 * MB, 2 * MB);
+
+	ASSERT_NE(NULL, buf2);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				       &huge_stdev, &huge_hwpt));
+	EXPECT_NE(self->hwpt_id, huge_hwpt);
+	/* Devices of each kind share their kind's domain. */
+	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				       &huge_stdev2, &other));
+	EXPECT_EQ(huge_hwpt, other);
+	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+				       MOCK_FLAGS_DEVICE_NO_DIRTY, NULL,
+				       &other));
+	EXPECT_EQ(self->hwpt_id, other);
+	/* The existing mapping went into the new domain. */
+	ASSERT_EQ(0, check_map(self->fd, huge_hwpt, iova, self->buf, MB));
+
+	/* 4 MiB, 2 MiB aligned: large pages in the huge domain. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2, 4 * MB,
+				    MOCK_APERTURE_START + 16 * MB));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id,
+			       MOCK_APERTURE_START + 16 * MB, buf2, 4 * MB));
+	ASSERT_EQ(0, check_map(self->fd, huge_hwpt,
+			       MOCK_APERTURE_START + 16 * MB, buf2, 4 * MB));
+	EXPECT_EQ(self->vmpin + 5 * MB / 1024, proc_status_kb("VmPin"));
+
+	/* A copy in from another IOAS reaches both, pinning nothing more. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, MB, iova));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, ioas2, iova, MB,
+			       &copied, MAP_FIXED_RW));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, copied, self->buf,
+			       MB));
+	ASSERT_EQ(0, check_map(self->fd, huge_hwpt, copied, self->buf, MB));
+	/* The second IOAS's own mapping pinned its megabyte, the copy none. */
+	EXPECT_EQ(self->vmpin + 6 * MB / 1024, proc_status_kb("VmPin"));
+
+	/* A plain device cannot move onto the huge domain; nothing moves. */
+	other = huge_hwpt;
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(self->fd, self->stdev_id,
+						 &other));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, self->buf, MB));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(6 * MB, unmapped);
+	EXPECT_ERRNO(EINVAL, check_map(self->fd, self->hwpt_id, iova,
+				       self->buf, MOCK_PAGE_SIZE));
+	EXPECT_ERRNO(EINVAL, check_map(self->fd, huge_hwpt,
+				       MOCK_APERTURE_START + 16 * MB, buf2,
+				       MOCK_PAGE_SIZE));
+	ASSERT_EQ(0, obj_destroy(self->fd, ioas2));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	munmap(buf2, 4 * MB);
+
+	/* Destroying the huge devices takes their domain with them. */
+	ASSERT_EQ(0, obj_destroy(self->fd, huge_stdev));
+	ASSERT_EQ(0, obj_destroy(self->fd, huge_stdev2));
+	EXPECT_ERRNO(ENOENT, obj_destroy(self->fd, huge_hwpt));
+	/* Unknown device flags */
+	EXPECT_ERRNO(EINVAL, mock_domain_flags(self->fd, self->ioas_id, 1 << 2,
+					       NULL, NULL));
+	EXPECT_ERRNO(EINVAL, mock_domain_flags(self->fd, self->ioas_id,
+					       1U << 31, NULL, NULL));
+}
+
+/*
+ * A device whose IOMMU cannot enforce cache coherency never shares a
+ * domain with one that can, whichever attaches first.
+ */
+TEST_F(mock, noncoherent_separate_domain)
+{
+	__u32 nc_hwpt, ioas2, nc2_hwpt, c2_hwpt, other;
+	__u64 iova = MOCK_APERTURE_START;
+
+	if (access(MOCK_NONCOHERENT, W_OK))
+		SKIP(return, "no %s (debugfs not mounted?)", MOCK_NONCOHERENT);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+
+	/* The coherent device's domain enforces: the other gets its own. */
+	ASSERT_EQ(0, set_mock_noncoherent(true));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, &nc_hwpt,
+				 NULL));
+	EXPECT_NE(self->hwpt_id, nc_hwpt);
+	ASSERT_EQ(0, check_map(self->fd, nc_hwpt, iova, self->buf, MB));
+	/* Nor can it attach to it by the page table's ID. */
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, self->hwpt_id, NULL, NULL,
+					 NULL));
+
+	/* The other order: the domain cannot be made to enforce any more. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &nc2_hwpt, NULL));
+	ASSERT_EQ(0, set_mock_noncoherent(false));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &c2_hwpt, NULL));
+	EXPECT_NE(nc2_hwpt, c2_hwpt);
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, nc2_hwpt, NULL, NULL,
+					 NULL));
+	/* Devices of one kind still share. */
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &other, NULL));
+	EXPECT_EQ(c2_hwpt, other);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, MB, iova));
+	ASSERT_EQ(0, check_map(self->fd, nc2_hwpt, iova, self->buf, MB));
+	ASSERT_EQ(0, check_map(self->fd, c2_hwpt, iova, self->buf, MB));
+	/* Two mappings of one buffer in two IOASes: two pins per page. */
+	EXPECT_EQ(self->vmpin + 2 * MB / 1024, proc_status_kb("VmPin"));
 }
 
 /* A device moves between IOASes with no detach between. */

@@ -246,6 +246,28 @@ static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
 	return 0;
 }
 
+/* A mock device with MOCK_FLAGS_DEVICE_* @dev_flags, attached to @pt_id. */
+static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
+				    __u32 *stdev_id, __u32 *hwpt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = pt_id,
+		.mock_domain_flags = { .dev_flags = dev_flags },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (rc)
+		return rc;
+	if (stdev_id)
+		*stdev_id = cmd.mock_domain_flags.out_stdev_id;
+	if (hwpt_id)
+		*hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
+	return 0;
+}
+
 static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
 			    __u64 length)
 {
