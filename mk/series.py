@@ -205,6 +205,25 @@ def base_paths():
     return set(p for p in out.split('\0') if p)
 
 
+def debian_ignored(env):
+    """Untracked files that only Debian's top-level "/*" rule ignores.
+
+    The .gitignore of Debian's linux-source tarball ends with "/*" (and
+    "!/debian/"), which ignores every top-level entry: a file made new under
+    drivers/ would be left out of the snapshot.  The kernel's own rules
+    report their own pattern; build output is elsewhere (O=build/obj)."""
+    out = git('ls-files', '-z', '--others', '--ignored', '--exclude-standard',
+              env=env)
+    paths = [p for p in out.split('\0') if p]
+    if not paths:
+        return []
+    # check-ignore exits 1 when it matches nothing.
+    f = git('check-ignore', '-z', '-v', '--stdin', env=env, check=False,
+            input='\0'.join(paths) + '\0').stdout.split('\0')
+    return [f[i + 3] for i in range(0, len(f) - 3, 4)
+            if f[i] == '.gitignore' and f[i + 2] == '/*']
+
+
 def snapshot_tree():
     """The tree of build/linux's work tree, uncommitted changes included."""
     with tempfile.TemporaryDirectory() as d:
@@ -212,6 +231,9 @@ def snapshot_tree():
         shutil.copy(os.path.join(LINUX, '.git', 'index'), idx)
         env = {'GIT_INDEX_FILE': idx}
         git('add', '-A', '.', env=env)
+        extra = debian_ignored(env)
+        if extra:
+            git('add', '-f', '--', *extra, env=env)
         return git('write-tree', env=env).strip()
 
 

@@ -17,6 +17,8 @@ BASE = {
     'Makefile': 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 99\nEXTRAVERSION =\n',
     'drivers/iommu/core.c': ''.join(f'line {i}\n' for i in range(1, 41)),
     'include/linux/core.h': '#define A 1\n#define B 2\n#define C 3\n',
+    # As in Debian's linux-source: every top-level entry is ignored.
+    '.gitignore': '*.o\n/*\n!/debian/\n',
 }
 
 PATCH = '''From: A Developer <dev@example.org>
