@@ -134,6 +134,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	rc = iommu_device_claim_dma_owner(dev, ictx);
 	if (rc)
 		goto out_put_group;
+	mutex_lock(&ictx->groups_lock);
+	igroup->owned++;
+	mutex_unlock(&ictx->groups_lock);
 
 	idev = iommufd_object_alloc(ictx, struct iommufd_device,
 				    IOMMUFD_OBJ_DEVICE);
@@ -151,12 +154,53 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	return idev;
 
 out_release_owner:
+	mutex_lock(&ictx->groups_lock);
+	igroup->owned--;
+	mutex_unlock(&ictx->groups_lock);
 	iommu_device_release_dma_owner(dev);
 out_put_group:
 	iommufd_put_group(igroup);
 	return ERR_PTR(rc);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+/**
+ * iommufd_device_to_id - the ID userspace names a bound device by
+ * @idev: the device
+ *
+ * Return: the ID iommufd_device_bind() returned.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+
+/**
+ * iommufd_ctx_has_group - whether a device of a group is bound to an iommufd
+ * @ictx: the iommufd
+ * @group: the IOMMU group
+ *
+ * A device bound to @ictx makes its whole group owned by @ictx: no other
+ * user can have any device of it.
+ *
+ * Return: true when a device of @group is bound to @ictx.
+ */
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
+{
+	struct iommufd_group *igroup;
+	bool ret = false;
+
+	if (!ictx || !group)
+		return false;
+	mutex_lock(&ictx->groups_lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup)
+		ret = igroup->owned;
+	mutex_unlock(&ictx->groups_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
 /**
  * iommufd_device_unbind - undo iommufd_device_bind()
@@ -178,6 +222,9 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 
 	if (WARN_ON(idev->hwpt))
 		iommufd_device_detach(idev);
+	mutex_lock(&idev->ictx->groups_lock);
+	idev->igroup->owned--;
+	mutex_unlock(&idev->ictx->groups_lock);
 	iommu_device_release_dma_owner(idev->dev);
 	iommufd_put_group(idev->igroup);
 }

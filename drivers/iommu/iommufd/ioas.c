@@ -4,10 +4,34 @@
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
+#include <linux/iommufd.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
+
+/* A new, empty IOAS; the caller finalizes or aborts it. */
+static struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+
+	ioas = iommufd_object_alloc(ictx, struct iommufd_ioas,
+				    IOMMUFD_OBJ_IOAS);
+	if (IS_ERR(ioas))
+		return ioas;
+	ioas->ictx = ictx;
+	iopt_init_table(&ioas->iopt);
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->hwpt_list);
+	return ioas;
+}
+
+static void iommufd_ioas_abort(struct iommufd_ioas *ioas)
+{
+	mutex_destroy(&ioas->mutex);
+	iopt_destroy_table(&ioas->iopt);
+	iommufd_object_abort(ioas->ictx, &ioas->obj);
+}
 
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
@@ -18,27 +42,18 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 
-	ioas = iommufd_object_alloc(ucmd->ictx, struct iommufd_ioas,
-				    IOMMUFD_OBJ_IOAS);
+	ioas = iommufd_ioas_alloc(ucmd->ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ioas->ictx = ucmd->ictx;
-	iopt_init_table(&ioas->iopt);
-	mutex_init(&ioas->mutex);
-	INIT_LIST_HEAD(&ioas->hwpt_list);
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		goto out_abort;
+	if (rc) {
+		iommufd_ioas_abort(ioas);
+		return rc;
+	}
 	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
 	return 0;
-
-out_abort:
-	mutex_destroy(&ioas->mutex);
-	iopt_destroy_table(&ioas->iopt);
-	iommufd_object_abort(ucmd->ictx, &ioas->obj);
-	return rc;
 }
 
 void iommufd_ioas_destroy(struct iommufd_object *obj)
@@ -348,3 +363,56 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	}
 }
+
+/**
+ * iommufd_vfio_compat_ioas_create - give the VFIO compatibility path an IOAS
+ * @ictx: the iommufd
+ *
+ * VFIO's group path, given an iommufd in place of a container, attaches
+ * its devices to the IOAS of IOMMU_VFIO_IOAS.  This creates one, as
+ * userspace could with IOMMU_IOAS_ALLOC and IOMMU_VFIO_IOAS, when there is
+ * none; userspace sees it and can destroy it like its own.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&ictx->vfio_lock);
+	if (ictx->vfio_ioas) {
+		mutex_unlock(&ictx->vfio_lock);
+		return 0;
+	}
+	ioas = iommufd_ioas_alloc(ictx);
+	if (IS_ERR(ioas)) {
+		mutex_unlock(&ictx->vfio_lock);
+		return PTR_ERR(ioas);
+	}
+	ictx->vfio_ioas = ioas;
+	iommufd_object_finalize(ictx, &ioas->obj);
+	mutex_unlock(&ictx->vfio_lock);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD);
+
+/**
+ * iommufd_vfio_compat_ioas_get_id - the IOAS of the VFIO compatibility path
+ * @ictx: the iommufd
+ * @out_ioas_id: returns its ID
+ *
+ * Return: 0, or -ENODEV when there is none.
+ */
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id)
+{
+	int rc = -ENODEV;
+
+	mutex_lock(&ictx->vfio_lock);
+	if (ictx->vfio_ioas) {
+		*out_ioas_id = ictx->vfio_ioas->obj.id;
+		rc = 0;
+	}
+	mutex_unlock(&ictx->vfio_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD);

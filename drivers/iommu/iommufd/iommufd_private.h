@@ -203,7 +203,10 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 
 /**
  * struct iommufd_group - an IOMMU group of devices bound to an iommufd
- * @refs: one per device of the group bound; under iommufd_ctx::groups_lock
+ * @refs: one per device of the group bound or being bound; under
+ *	iommufd_ctx::groups_lock
+ * @owned: how many of its devices have claimed DMA ownership; under
+ *	iommufd_ctx::groups_lock
  * @ictx: the iommufd
  * @group: the IOMMU group, with a reference held
  * @lock: protects @hwpt and @devices, and the @hwpt of each device
@@ -215,6 +218,7 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
  */
 struct iommufd_group {
 	unsigned int refs;
+	unsigned int owned;
 	struct iommufd_ctx *ictx;
 	struct iommu_group *group;
 	struct mutex lock;	/* hwpt, devices, iommufd_device::hwpt */

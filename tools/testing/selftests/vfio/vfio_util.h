@@ -84,6 +84,24 @@ int vfio_type1_map(struct vfio_type1 *v, void *vaddr, uint64_t iova,
 int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
 		     uint64_t *unmapped);
 
+/*
+ * The device cdev and iommufd: /dev/vfio/devices/vfioX of a PCI device,
+ * bound to an iommufd and attached to an IOAS.  The calls return 0 or
+ * -errno.
+ */
+int vfio_cdev_open(const char *bdf);
+int vfio_cdev_bind(int device_fd, int iommufd, uint32_t *devid);
+int vfio_cdev_attach(int device_fd, uint32_t pt_id, uint32_t *out_pt_id);
+int vfio_cdev_detach(int device_fd);
+int iommufd_open(void);
+int iommufd_ioas_alloc(int iommufd, uint32_t *ioas_id);
+int iommufd_map(int iommufd, uint32_t ioas_id, void *vaddr, uint64_t iova,
+		uint64_t size);
+int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,
+		  uint64_t size, uint64_t *unmapped);
+/* A field of /proc/self/status in kB, or -1 */
+long proc_status_kb(const char *key);
+
 struct edu {
 	int device_fd;
 	void *bar0;
