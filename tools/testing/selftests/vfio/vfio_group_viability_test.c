@@ -67,6 +67,7 @@ static bool viable(struct __test_metadata *_metadata, int group)
 TEST_F(bridge_group, driver_bound_blocks_container)
 {
 	char drv[64];
+	int iommufd;
 
 	if (_metadata->skip)
 		return;
@@ -74,6 +75,12 @@ TEST_F(bridge_group, driver_bound_blocks_container)
 	ASSERT_EQ(-1, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
 			    &self->container));
 	ASSERT_EQ(EPERM, errno);
+	/* An iommufd in place of the container is refused alike. */
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(-1, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	ASSERT_EQ(EPERM, errno);
+	close(iommufd);
 
 	ASSERT_EQ(0, pci_unbind(self->e1000));
 	ASSERT_EQ(0, pci_driver_of(self->e1000, drv, sizeof(drv)));
