@@ -56,6 +56,47 @@ void vfio_iommufd_unbind(struct vfio_device *device)
 }
 
 /**
+ * vfio_iommufd_device_ictx - the iommufd a device open through its cdev uses
+ * @vdev: an open device
+ *
+ * Return: the iommufd @vdev is bound to through its cdev, or NULL when it
+ * is open through its group.  The file of @vdev holds it.
+ */
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)
+{
+	if (!vfio_device_cdev_opened(vdev))
+		return NULL;
+	return vdev->iommufd_ictx;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
+
+/**
+ * vfio_iommufd_device_id - what an iommufd owns of a device
+ * @vdev: a device of the caller's device set
+ * @ictx: the iommufd of the caller
+ *
+ * A device is owned by @ictx when it is bound to it, or when another device
+ * of its IOMMU group is: no other user can have any device of that group.
+ * Must be called with @vdev->dev_set->lock held.
+ *
+ * Return: the ID of @vdev in @ictx when it is bound to it (> 0), 0 when it
+ * is owned through its group only, -ENOENT when @ictx does not own it.
+ */
+int vfio_iommufd_device_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!ictx)
+		return -ENOENT;
+	if (vdev->iommufd_ictx == ictx && vdev->iommufd_device)
+		return iommufd_device_to_id(vdev->iommufd_device);
+	if (iommufd_ctx_has_group(ictx, vdev->group->iommu_group))
+		return 0;
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_id);
+
+/**
  * vfio_iommufd_physical_bind - bind a physical device to an iommufd
  * @vdev: the device
  * @ictx: the iommufd

@@ -7,20 +7,30 @@
  * driver are in the way; keeps the e1000 driver from probing while the edu
  * is bound; lets both devices be bound to one iommufd, never to two.  The
  * devices of the group share one page table: moving one moves both.
+ *
+ * A hot reset of the bridge's secondary bus resets both devices.  A caller
+ * open through a cdev proves it owns them through its iommufd, with no
+ * group fds: the INFO ioctl reports device IDs and whether all are owned.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
 
 #define IOVA		0x10000000ULL
+/* e1000 Receive Descriptor Base Low: read/write, cleared by a reset */
+#define E1000_RDBAL	0x2800
+#define RDBAL_MARK	0xabcd0000U
 #define BUF_SIZE	(2 * 4096UL)
 #define LEN		4000
 
@@ -183,6 +193,164 @@ TEST_F(bridge_cdev, group_moves_together)
 	}
 	edu_close(&edu);
 	munmap(buf1, 2 * BUF_SIZE);
+}
+
+/* The entry of @bdf in @info, or NULL */
+static struct vfio_pci_dependent_device *
+reset_entry(struct vfio_pci_hot_reset_info *info, const char *bdf)
+{
+	unsigned int seg, bus, slot, fn, i;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) != 4)
+		return NULL;
+	for (i = 0; i < info->count; i++)
+		if (info->devices[i].segment == seg &&
+		    info->devices[i].bus == bus &&
+		    info->devices[i].devfn == ((slot << 3) | fn))
+			return &info->devices[i];
+	return NULL;
+}
+
+static int e1000_rdbal(int device_fd, bool write, uint32_t *val)
+{
+	return vfio_region_rw(device_fd, VFIO_PCI_BAR0_REGION_INDEX, write,
+			      val, sizeof(*val), E1000_RDBAL);
+}
+
+static int enable_memory(int device_fd)
+{
+	uint16_t cmd;
+	int ret;
+
+	ret = vfio_region_rw(device_fd, VFIO_PCI_CONFIG_REGION_INDEX, false,
+			     &cmd, sizeof(cmd), PCI_COMMAND);
+	if (ret)
+		return ret;
+	cmd |= PCI_COMMAND_MEMORY;
+	return vfio_region_rw(device_fd, VFIO_PCI_CONFIG_REGION_INDEX, true,
+			      &cmd, sizeof(cmd), PCI_COMMAND);
+}
+
+/*
+ * The e1000 in vfio-pci and not open: the edu's iommufd owns it through
+ * the group, and a zero-length fd array resets the bus.  Once the e1000 is
+ * bound too, its device ID is reported, and the reset clears a register
+ * of it.
+ */
+TEST_F(bridge_cdev, hot_reset_owned)
+{
+	struct vfio_pci_dependent_device *edu_entry, *e1000_entry;
+	struct vfio_pci_hot_reset_info *info;
+	uint32_t edu_id, e1000_id, val;
+	int group_fd;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, pci_unbind(self->e1000));
+	ASSERT_EQ(0, pci_bind(self->e1000, "vfio-pci"));
+	/* Not bound yet: the cdev answers nothing but BIND. */
+	EXPECT_EQ(-EINVAL, vfio_pci_hot_reset_info(self->edu_dev, &info));
+	ASSERT_EQ(0, vfio_cdev_bind(self->edu_dev, self->iommufd, &edu_id));
+
+	ASSERT_EQ(0, vfio_pci_hot_reset_info(self->edu_dev, &info));
+	EXPECT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+		  VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, info->flags);
+	EXPECT_EQ(2, info->count);
+	edu_entry = reset_entry(info, self->edu);
+	e1000_entry = reset_entry(info, self->e1000);
+	ASSERT_NE(NULL, edu_entry);
+	ASSERT_NE(NULL, e1000_entry);
+	EXPECT_EQ(edu_id, edu_entry->devid);
+	EXPECT_EQ(VFIO_PCI_DEVID_OWNED, e1000_entry->devid);
+	free(info);
+
+	/* A cdev caller passes no group fds. */
+	group_fd = self->iommufd;
+	EXPECT_EQ(-EINVAL, vfio_pci_hot_reset(self->edu_dev, &group_fd, 1));
+	ASSERT_EQ(0, vfio_pci_hot_reset(self->edu_dev, NULL, 0));
+
+	ASSERT_EQ(0, to_vfio_cdev(self->e1000, &self->e1000_dev));
+	ASSERT_EQ(0, vfio_cdev_bind(self->e1000_dev, self->iommufd,
+				    &e1000_id));
+	ASSERT_EQ(0, vfio_pci_hot_reset_info(self->e1000_dev, &info));
+	EXPECT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+		  VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, info->flags);
+	ASSERT_NE(NULL, edu_entry = reset_entry(info, self->edu));
+	ASSERT_NE(NULL, e1000_entry = reset_entry(info, self->e1000));
+	EXPECT_EQ(edu_id, edu_entry->devid);
+	EXPECT_EQ(e1000_id, e1000_entry->devid);
+	free(info);
+
+	/* The reset really happens: it clears what was written to RDBAL. */
+	ASSERT_EQ(0, enable_memory(self->e1000_dev));
+	val = RDBAL_MARK;
+	ASSERT_EQ(0, e1000_rdbal(self->e1000_dev, true, &val));
+	ASSERT_EQ(0, e1000_rdbal(self->e1000_dev, false, &val));
+	ASSERT_EQ(RDBAL_MARK, val);
+	ASSERT_EQ(0, vfio_pci_hot_reset(self->edu_dev, NULL, 0));
+	ASSERT_EQ(0, e1000_rdbal(self->e1000_dev, false, &val));
+	EXPECT_EQ(0, val);
+}
+
+/*
+ * The e1000 has no driver: it is outside the edu's device set, so the
+ * caller cannot own it, and the reset is refused with nothing reset.
+ */
+TEST_F(bridge_cdev, hot_reset_not_owned)
+{
+	struct vfio_pci_dependent_device *entry;
+	struct vfio_pci_hot_reset_info *info;
+	uint32_t edu_id;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, pci_unbind(self->e1000));
+	ASSERT_EQ(0, vfio_cdev_bind(self->edu_dev, self->iommufd, &edu_id));
+
+	ASSERT_EQ(0, vfio_pci_hot_reset_info(self->edu_dev, &info));
+	EXPECT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID, info->flags);
+	EXPECT_EQ(2, info->count);
+	ASSERT_NE(NULL, entry = reset_entry(info, self->edu));
+	EXPECT_EQ(edu_id, entry->devid);
+	ASSERT_NE(NULL, entry = reset_entry(info, self->e1000));
+	EXPECT_EQ(VFIO_PCI_DEVID_NOT_OWNED, entry->devid);
+	free(info);
+
+	EXPECT_EQ(-EINVAL, vfio_pci_hot_reset(self->edu_dev, NULL, 0));
+}
+
+/*
+ * The group path is unchanged: the INFO ioctl reports group IDs, and the
+ * reset wants the files of the affected groups.
+ */
+TEST_F(bridge_cdev, hot_reset_group_path)
+{
+	struct vfio_pci_dependent_device *entry;
+	struct vfio_pci_hot_reset_info *info;
+	struct vfio_type1 v;
+	int group_id;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, pci_unbind(self->e1000));
+	ASSERT_EQ(0, pci_bind(self->e1000, "vfio-pci"));
+	close(self->edu_dev);
+	self->edu_dev = -1;
+	ASSERT_EQ(0, vfio_type1_open(&v, self->edu));
+
+	ASSERT_EQ(0, vfio_pci_hot_reset_info(v.device, &info));
+	EXPECT_EQ(0, info->flags);
+	EXPECT_EQ(2, info->count);
+	group_id = iommu_group_of(self->edu);
+	ASSERT_NE(NULL, entry = reset_entry(info, self->edu));
+	EXPECT_EQ(group_id, entry->group_id);
+	ASSERT_NE(NULL, entry = reset_entry(info, self->e1000));
+	EXPECT_EQ(group_id, entry->group_id);
+	free(info);
+
+	EXPECT_EQ(-EINVAL, vfio_pci_hot_reset(v.device, NULL, 0));
+	EXPECT_EQ(0, vfio_pci_hot_reset(v.device, &v.group, 1));
+	vfio_type1_close(&v);
 }
 
 TEST_HARNESS_MAIN

@@ -350,6 +350,26 @@ TEST(cdev_bind_bad_input)
 }
 
 /*
+ * The root-bus edu has neither a slot nor a bus to reset: both hot-reset
+ * ioctls say so, and a cdev caller may not pass group fds.
+ */
+TEST_F(cdev, hot_reset_unsupported)
+{
+	struct vfio_pci_hot_reset_info *info;
+	int group_fd = self->iommufd;
+
+	if (_metadata->skip)
+		return;
+	EXPECT_EQ(-ENODEV, vfio_pci_hot_reset_info(self->device, &info));
+	EXPECT_EQ(-ENODEV, vfio_pci_hot_reset(self->device, NULL, 0));
+	EXPECT_EQ(-EINVAL, vfio_pci_hot_reset(self->device, &group_fd, 1));
+	/* The device works as before. */
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf, IOVA,
+				 BUF_SIZE));
+	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x19));
+}
+
+/*
  * The group path with an iommufd in place of the container: the device is
  * attached to the IOAS of IOMMU_VFIO_IOAS, which the kernel made.
  */

@@ -574,12 +574,12 @@ static void edu_write64(struct edu *edu, unsigned int reg, uint64_t val)
 	__atomic_store_n((uint64_t *)(edu->bar0 + reg), val, __ATOMIC_SEQ_CST);
 }
 
-static int pci_config_rw(int device_fd, bool write, void *buf, size_t len,
-			 off_t pos)
+int vfio_region_rw(int device_fd, unsigned int index, bool write, void *buf,
+		   size_t len, off_t pos)
 {
 	struct vfio_region_info info = {
 		.argsz = sizeof(info),
-		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+		.index = index,
 	};
 	ssize_t n;
 
@@ -592,6 +592,52 @@ static int pci_config_rw(int device_fd, bool write, void *buf, size_t len,
 	if (n != (ssize_t)len)
 		return n < 0 ? -errno : -EIO;
 	return 0;
+}
+
+int vfio_pci_hot_reset_info(int device_fd,
+			    struct vfio_pci_hot_reset_info **out)
+{
+	struct vfio_pci_hot_reset_info *info;
+	size_t size = sizeof(*info);
+
+	for (;;) {
+		info = calloc(1, size);
+		if (!info)
+			return -ENOMEM;
+		info->argsz = size;
+		if (!ioctl(device_fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info))
+			break;
+		if (errno != ENOSPC || size > sizeof(*info)) {
+			int ret = -errno;
+
+			free(info);
+			return ret;
+		}
+		size += info->count * sizeof(info->devices[0]);
+		free(info);
+	}
+	*out = info;
+	return 0;
+}
+
+int vfio_pci_hot_reset(int device_fd, const int *group_fds, int count)
+{
+	struct vfio_pci_hot_reset *reset;
+	size_t size = sizeof(*reset) + count * sizeof(reset->group_fds[0]);
+	int ret = 0;
+
+	reset = calloc(1, size);
+	if (!reset)
+		return -ENOMEM;
+	reset->argsz = size;
+	reset->count = count;
+	if (count)
+		memcpy(reset->group_fds, group_fds,
+		       count * sizeof(reset->group_fds[0]));
+	if (ioctl(device_fd, VFIO_DEVICE_PCI_HOT_RESET, reset))
+		ret = -errno;
+	free(reset);
+	return ret;
 }
 
 /*
@@ -623,11 +669,13 @@ int edu_open(struct edu *edu, int device_fd, const char *bdf)
 	edu->bar0 = bar;
 	edu->bar0_size = info.size;
 
-	ret = pci_config_rw(device_fd, false, &cmd, sizeof(cmd), PCI_COMMAND);
+	ret = vfio_region_rw(device_fd, VFIO_PCI_CONFIG_REGION_INDEX, false,
+			     &cmd, sizeof(cmd), PCI_COMMAND);
 	if (ret)
 		goto err;
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	ret = pci_config_rw(device_fd, true, &cmd, sizeof(cmd), PCI_COMMAND);
+	ret = vfio_region_rw(device_fd, VFIO_PCI_CONFIG_REGION_INDEX, true,
+			     &cmd, sizeof(cmd), PCI_COMMAND);
 	if (ret)
 		goto err;
 

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #define EDU_VENDOR		0x1234
@@ -101,6 +102,17 @@ int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,
 		  uint64_t size, uint64_t *unmapped);
 /* A field of /proc/self/status in kB, or -1 */
 long proc_status_kb(const char *key);
+
+/* Read or write @len bytes at @pos of region @index of a VFIO device. */
+int vfio_region_rw(int device_fd, unsigned int index, bool write, void *buf,
+		   size_t len, off_t pos);
+
+struct vfio_pci_hot_reset_info;
+/* The devices a hot reset affects, in *@out to free(), or -errno */
+int vfio_pci_hot_reset_info(int device_fd,
+			    struct vfio_pci_hot_reset_info **out);
+/* VFIO_DEVICE_PCI_HOT_RESET with @count group fds: 0 or -errno */
+int vfio_pci_hot_reset(int device_fd, const int *group_fds, int count);
 
 struct edu {
 	int device_fd;
