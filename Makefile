@@ -95,7 +95,7 @@ initramfs: tests
 
 lint: tree
 	@$(STAGE) lint python3 $(TOP)/mk/lint.py $(LINUX) $(BUILD)/obj-lint \
-		$(BUILD)/lint.tap $(FRAGMENTS)
+		$(BUILD)/lint.tap $(FRAGMENTS) $(TOP)/testbed/lint.config
 
 boot: initramfs
 	@rm -f $(BUILD)/stages.boot

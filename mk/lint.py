@@ -27,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 # Kernel directories whose whole build is checked with W=1 and sparse.
 BUILD_DIRS = ['drivers/iommu', 'drivers/vfio']
+# Directories without a Makefile of their own, built from another one.
+BUILT_FROM = {'virt/kvm': 'arch/x86/kvm'}
 J = str(os.cpu_count() + 1)
 
 DIAG = re.compile(r'^(\S+?):(\d+):(?:\d+:)?\s*(warning|error)\b:?(.*)$')
@@ -145,7 +147,8 @@ def build(tap, linux, obj, logs, fragments, ch):
     dirs = set(BUILD_DIRS)
     kernel_c = [p for p in ch['new'] + list(ch['patched']) if is_kernel_c(p)]
     for p in kernel_c:
-        dirs.add(os.path.dirname(p))
+        d = os.path.dirname(p)
+        dirs.add(BUILT_FROM.get(d, d))
         # Compile new and changed files again, so their W=1 warnings show.
         try:
             os.remove(os.path.join(obj, p[:-2] + '.o'))

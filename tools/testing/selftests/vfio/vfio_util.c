@@ -221,11 +221,19 @@ int pci_bind(const char *bdf, const char *driver)
 
 int iommu_group_of(const char *bdf)
 {
-	char path[256], link[256];
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", bdf);
+	return iommu_group_of_dev(path);
+}
+
+int iommu_group_of_dev(const char *devdir)
+{
+	char path[320], link[256];
 	const char *name;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), "%s/iommu_group", devdir);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
@@ -320,15 +328,23 @@ int vfio_group_open(const char *bdf)
 
 int vfio_cdev_open(const char *bdf)
 {
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", bdf);
+	return vfio_cdev_open_dev(path);
+}
+
+int vfio_cdev_open_dev(const char *devdir)
+{
 	char path[320], name[256] = "";
 	struct dirent *d;
 	DIR *dir;
 	int fd;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/vfio-dev", bdf);
+	snprintf(path, sizeof(path), "%s/vfio-dev", devdir);
 	dir = opendir(path);
 	if (!dir) {
-		log("%s: no vfio-dev directory: %s", bdf, strerror(errno));
+		log("%s: no vfio-dev directory: %s", devdir, strerror(errno));
 		return -errno;
 	}
 	while ((d = readdir(dir)))
@@ -344,6 +360,24 @@ int vfio_cdev_open(const char *bdf)
 		return -errno;
 	}
 	return fd;
+}
+
+int mdev_create(const char *parent, const char *type, const char *uuid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/%s/%s/mdev_supported_types/%s/create", parent,
+		 parent, type);
+	return sysfs_write(path, uuid);
+}
+
+int mdev_remove(const char *uuid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", uuid);
+	return sysfs_write(path, "1");
 }
 
 int vfio_cdev_bind(int device_fd, int iommufd, uint32_t *devid)

@@ -65,6 +65,8 @@ int pci_bind(const char *bdf, const char *driver);
 int pci_unbind(const char *bdf);
 int pci_probe(const char *bdf);
 int iommu_group_of(const char *bdf);
+/* The IOMMU group of the device at sysfs directory @devdir, or -errno */
+int iommu_group_of_dev(const char *devdir);
 int iommu_group_devices(int group, struct bdf_list *list);
 
 int edu_find_alone(char *bdf);
@@ -91,6 +93,8 @@ int vfio_type1_unmap(struct vfio_type1 *v, uint64_t iova, uint64_t size,
  * -errno.
  */
 int vfio_cdev_open(const char *bdf);
+/* The cdev of the device at sysfs directory @devdir (a PCI device, an mdev) */
+int vfio_cdev_open_dev(const char *devdir);
 int vfio_cdev_bind(int device_fd, int iommufd, uint32_t *devid);
 int vfio_cdev_attach(int device_fd, uint32_t pt_id, uint32_t *out_pt_id);
 int vfio_cdev_detach(int device_fd);
@@ -113,6 +117,14 @@ int vfio_pci_hot_reset_info(int device_fd,
 			    struct vfio_pci_hot_reset_info **out);
 /* VFIO_DEVICE_PCI_HOT_RESET with @count group fds: 0 or -errno */
 int vfio_pci_hot_reset(int device_fd, const int *group_fds, int count);
+
+/*
+ * Mediated devices: create one of @type (e.g. "mtty-2") under the parent
+ * device /sys/class/@parent/@parent, named @uuid; remove it.  0 or -errno.
+ */
+#define MDEV_DEVICES	"/sys/bus/mdev/devices"
+int mdev_create(const char *parent, const char *type, const char *uuid);
+int mdev_remove(const char *uuid);
 
 struct edu {
 	int device_fd;

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Emulated (mdev) devices on iommufd.  An mtty serial port is opened
+ * through its cdev, bound, attached and used.  The mdma sample, a
+ * mediated DMA engine, reaches memory by IOVA through the VFIO core: it
+ * writes and reads an IOAS mapping, pins pages of it, and gets its
+ * dma_unmap callback, dropping the pins, when the IOAS unmaps them.  The
+ * mdma runs through its cdev and through its group with an iommufd in
+ * place of the container.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/iommufd.h>
+#include <linux/serial_reg.h>
+#include <linux/vfio.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+#define MTTY_UUID	"6a2e5f9c-1f0b-4f6e-9a51-3c1d2b0e7a11"
+#define MDMA_UUID	"0d7c9b34-8e2a-4c55-b1f3-5a6e7d8c9f20"
+
+/* The mdma sample's registers (samples/vfio-mdev/mdma.c) */
+#define MDMA_REG_IOVA		0x00
+#define MDMA_REG_COUNT		0x08
+#define MDMA_REG_COMMAND	0x0c
+#define  MDMA_CMD_PIN		1
+#define  MDMA_CMD_UNPIN		2
+#define  MDMA_CMD_FILL		3
+#define  MDMA_CMD_SUM		4
+#define MDMA_REG_STATUS		0x10
+#define MDMA_REG_PATTERN	0x14
+#define MDMA_REG_PINNED		0x18
+#define MDMA_REG_UNMAPS		0x1c
+#define MDMA_REG_SUM		0x20
+
+#define PAGE		4096UL
+#define IOVA		0x40000000ULL
+#define BUF_PAGES	4
+
+/* Load @module and create an instance of @type named @uuid. */
+static bool mdev_setup(const char *module, const char *type,
+		       const char *uuid)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "modprobe %s", module);
+	if (system(cmd))
+		return false;
+	/* Left behind by a test that failed half-way */
+	mdev_remove(uuid);
+	return !mdev_create(module, type, uuid);
+}
+
+static int mdev_cdev_open(const char *uuid)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s", uuid);
+	return vfio_cdev_open_dev(path);
+}
+
+static int ioas_destroy(int iommufd, uint32_t id)
+{
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = id };
+
+	return ioctl(iommufd, IOMMU_DESTROY, &destroy) ? -errno : 0;
+}
+
+/* mtty: the first port echoes what is written to it. */
+TEST(mtty_cdev)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_region_info bar0 = {
+		.argsz = sizeof(bar0),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	static const char msg[] = "device-centric";
+	uint32_t ioas, pt_id, devid;
+	int iommufd, fd;
+	char c;
+	size_t i;
+
+	if (!need(_metadata, mdev_setup("mtty", "mtty-2", MTTY_UUID),
+		  "mtty sample mdev"))
+		return;
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MTTY_UUID);
+	ASSERT_LE(0, fd);
+
+	/* Nothing but BIND before the bind */
+	EXPECT_EQ(-1, ioctl(fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, &devid));
+	EXPECT_LT(0, devid);
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, &pt_id));
+	/* An emulated device is attached to the IOAS itself. */
+	EXPECT_EQ(ioas, pt_id);
+	/* The access attached holds the IOAS. */
+	EXPECT_EQ(-EBUSY, ioas_destroy(iommufd, ioas));
+
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &bar0));
+	for (i = 0; i < sizeof(msg) - 1; i++)
+		ASSERT_EQ(1, pwrite(fd, &msg[i], 1, bar0.offset + UART_TX));
+	for (i = 0; i < sizeof(msg) - 1; i++) {
+		ASSERT_EQ(1, pread(fd, &c, 1, bar0.offset + UART_RX));
+		ASSERT_EQ(msg[i], c);
+	}
+
+	ASSERT_EQ(0, vfio_cdev_detach(fd));
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(fd);
+	close(iommufd);
+	EXPECT_EQ(0, mdev_remove(MTTY_UUID));
+}
+
+static uint32_t mdma_get(int fd, unsigned int reg)
+{
+	uint32_t val = 0xdeadbeef;
+
+	if (vfio_region_rw(fd, 0, false, &val, sizeof(val), reg))
+		return 0xdeadbeef;
+	return val;
+}
+
+/* Run @cmd on @len (pages or bytes) at @iova: its status, 0 or -errno */
+static int mdma_run(int fd, uint32_t cmd, uint64_t iova, uint32_t count)
+{
+	if (vfio_region_rw(fd, 0, true, &iova, sizeof(iova), MDMA_REG_IOVA) ||
+	    vfio_region_rw(fd, 0, true, &count, sizeof(count),
+			   MDMA_REG_COUNT) ||
+	    vfio_region_rw(fd, 0, true, &cmd, sizeof(cmd), MDMA_REG_COMMAND))
+		return -EIO;
+	return (int32_t)mdma_get(fd, MDMA_REG_STATUS);
+}
+
+/*
+ * The mdma behind @fd, attached to @ioas of @iommufd: copies both ways
+ * through a mapping, pins pages of it, and is told when they are
+ * unmapped.  Leaves nothing mapped or pinned.
+ */
+static void mdma_exercise(struct __test_metadata *_metadata, int fd,
+			  int iommufd, uint32_t ioas)
+{
+	size_t size = BUF_PAGES * PAGE, i;
+	uint64_t unmapped = 0;
+	uint32_t pattern = 0x3c, sum = 0;
+	long vmpin;
+	uint8_t *buf;
+
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0, size);
+	vmpin = proc_status_kb("VmPin");
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, size));
+
+	/* Device -> memory, across page boundaries */
+	ASSERT_EQ(0, vfio_region_rw(fd, 0, true, &pattern, sizeof(pattern),
+				    MDMA_REG_PATTERN));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_FILL, IOVA + 100, 2 * PAGE));
+	for (i = 0; i < size; i++)
+		ASSERT_EQ(i >= 100 && i < 100 + 2 * PAGE ? 0x3c : 0, buf[i]);
+
+	/* Memory -> device */
+	for (i = 0; i < size; i++)
+		buf[i] = (uint8_t)(i * 13 + 7);
+	for (i = PAGE - 10; i < 3 * PAGE; i++)
+		sum += buf[i];
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_SUM, IOVA + PAGE - 10,
+			      2 * PAGE + 10));
+	EXPECT_EQ(sum, mdma_get(fd, MDMA_REG_SUM));
+
+	/* Nothing mapped there, or not aligned: refused, nothing held */
+	EXPECT_EQ(-ENOENT, mdma_run(fd, MDMA_CMD_FILL, IOVA + size, 16));
+	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + size, 1));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA + 1, 1));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+
+	/* Pin and unpin */
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE, 2));
+	EXPECT_EQ(2, mdma_get(fd, MDMA_REG_PINNED));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_UNPIN, 0, 0));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_UNMAPS));
+
+	/*
+	 * Pinned pages the user unmaps: the device hears of it first and
+	 * lets go, and the unmap goes through.  The pins were on pages the
+	 * IOAS had pinned already: no page is pinned twice.
+	 */
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE, 2));
+	EXPECT_EQ(vmpin + (long)(size / 1024), proc_status_kb("VmPin"));
+	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, IOVA, size, &unmapped));
+	EXPECT_EQ(size, unmapped);
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_UNMAPS));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
+
+	/* The device cannot reach the pages any more. */
+	memset(buf, 0, size);
+	EXPECT_EQ(-ENOENT, mdma_run(fd, MDMA_CMD_FILL, IOVA, 16));
+	for (i = 0; i < size; i++)
+		ASSERT_EQ(0, buf[i]);
+	munmap(buf, size);
+}
+
+TEST(mdma_cdev)
+{
+	uint32_t ioas, pt_id;
+	int iommufd, fd;
+
+	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
+		  "mdma sample mdev"))
+		return;
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+
+	/* Not attached: no IOVA to reach */
+	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 16));
+
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, &pt_id));
+	EXPECT_EQ(ioas, pt_id);
+	mdma_exercise(_metadata, fd, iommufd, ioas);
+
+	close(fd);
+	close(iommufd);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/* A device closed while it holds pins lets them go. */
+TEST(mdma_close_with_pins)
+{
+	long vmpin = proc_status_kb("VmPin");
+	uint32_t ioas;
+	int iommufd, fd;
+	void *buf;
+
+	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
+		  "mdma sample mdev"))
+		return;
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+
+	close(fd);
+	/* The access is gone with its pins: the IOAS can go. */
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(iommufd);
+	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/* The group path with an iommufd: the mdma uses the compatibility IOAS. */
+TEST(mdma_group_with_iommufd)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int iommufd, group, fd, group_id;
+	char path[128];
+
+	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
+		  "mdma sample mdev"))
+		return;
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
+	group_id = iommu_group_of_dev(path);
+	ASSERT_LE(0, group_id);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+	group = open(path, O_RDWR);
+	ASSERT_LE(0, group);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
+
+	mdma_exercise(_metadata, fd, iommufd, vioas.ioas_id);
+
+	close(fd);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	close(group);
+	close(iommufd);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+TEST_HARNESS_MAIN
