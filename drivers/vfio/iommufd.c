@@ -169,7 +169,10 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
 
 /**
  * vfio_iommufd_physical_detach_ioas - detach a bound physical device
- * @vdev: the device; its DMA is blocked afterwards
+ * @vdev: the device
+ *
+ * The device's DMA is blocked afterwards, unless another device of its
+ * IOMMU group keeps the group's page table attached.
  */
 void vfio_iommufd_physical_detach_ioas(struct vfio_device *vdev)
 {
@@ -274,7 +277,11 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_attach_ioas);
 
 /**
  * vfio_iommufd_emulated_detach_ioas - detach a bound emulated device
- * @vdev: the device, with nothing pinned
+ * @vdev: the device
+ *
+ * Pages the device still has pinned are taken from it first: the driver's
+ * dma_unmap callback is called for the whole IOVA space, as when its user
+ * unmaps everything.
  */
 void vfio_iommufd_emulated_detach_ioas(struct vfio_device *vdev)
 {

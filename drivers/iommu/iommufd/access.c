@@ -172,14 +172,28 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
 /**
  * iommufd_access_detach - detach an access from its IOAS
- * @access: an attached access with nothing pinned
+ * @access: an attached access
+ *
+ * Whatever the access still has pinned is taken from it as an unmap of
+ * the IOAS would: its unmap callback is called for the whole IOVA space,
+ * while no new page can be pinned, and must unpin everything.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
+	if (WARN_ON(!access->ioas))
+		goto out_unlock;
+	if (access->pinned) {
+		access->detaching = true;
+		mutex_unlock(&access->ioas_lock);
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+		mutex_lock(&access->ioas_lock);
+		access->detaching = false;
+	}
 	/* Pins left behind would stop the IOAS from unmapping them. */
-	if (!WARN_ON(!access->ioas || access->pinned))
+	if (!WARN_ON(access->pinned))
 		__iommufd_access_detach(access);
+out_unlock:
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
@@ -226,8 +240,9 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
  * for that range.
  *
  * Return: 0; -EINVAL for a misaligned or empty range or an access not
- * attached; -EOVERFLOW when the range wraps; -ENOENT when it is not wholly
- * mapped; -EPERM for a write to memory not mapped writable.
+ * attached, or being detached; -EOVERFLOW when the range wraps; -ENOENT
+ * when it is not wholly mapped; -EPERM for a write to memory not mapped
+ * writable.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
@@ -241,7 +256,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 	mutex_lock(&access->ioas_lock);
-	if (access->ioas)
+	if (access->ioas && !access->detaching)
 		rc = iopt_access_pin_pages(&access->ioas->iopt, iova, length,
 					   out_pages,
 					   flags & IOMMUFD_ACCESS_RW_WRITE);

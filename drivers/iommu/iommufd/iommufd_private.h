@@ -267,10 +267,12 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx;
 	const struct iommufd_access_ops *ops;
 	void *data;
-	struct mutex ioas_lock;		/* protects ioas */
+	struct mutex ioas_lock;	/* protects ioas, pinned and detaching */
 	struct iommufd_ioas *ioas;
 	u32 iopt_access_id;
 	unsigned int pinned;
+	/* Detach is dropping the pins: no new pin until it is done */
+	bool detaching;
 };
 
 static_assert(offsetof(struct iommufd_access, obj) == 0);

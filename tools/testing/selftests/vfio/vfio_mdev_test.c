@@ -243,6 +243,57 @@ TEST(mdma_cdev)
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 
+/*
+ * Pins across attach changes: a replace refuses them and changes nothing;
+ * a detach takes them back through dma_unmap.
+ */
+TEST(mdma_detach_with_pins)
+{
+	uint32_t ioas, ioas2;
+	int iommufd, fd;
+	uint8_t *buf;
+
+	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
+		  "mdma sample mdev"))
+		return;
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0, PAGE);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas2));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+
+	EXPECT_EQ(-EBUSY, vfio_cdev_attach(fd, ioas2, NULL));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+	EXPECT_EQ(0x00, buf[0]);
+
+	ASSERT_EQ(0, vfio_cdev_detach(fd));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_UNMAPS));
+	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+
+	/* Attached again, it works as before. */
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_UNPIN, 0, 0));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas2, NULL));
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(fd);
+	close(iommufd);
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
 /* A device closed while it holds pins lets them go. */
 TEST(mdma_close_with_pins)
 {
