@@ -261,17 +261,18 @@ void iommufd_device_destroy(struct iommufd_object *obj);
  * @iopt_access_id: the access's index in io_pagetable::accesses
  * @pinned: pin_pages calls not unpinned yet; under @ioas_lock.  The access
  *	cannot move to another IOAS while it has any.
+ * @detaching: a detach is dropping the pins through the unmap callback, and
+ *	no new pin is taken until it is done; under @ioas_lock
  */
 struct iommufd_access {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
 	const struct iommufd_access_ops *ops;
 	void *data;
-	struct mutex ioas_lock;	/* protects ioas, pinned and detaching */
+	struct mutex ioas_lock;		/* protects ioas */
 	struct iommufd_ioas *ioas;
 	u32 iopt_access_id;
 	unsigned int pinned;
-	/* Detach is dropping the pins: no new pin until it is done */
 	bool detaching;
 };
 
