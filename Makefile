@@ -6,10 +6,12 @@
 #   make tree / sync  developer round trip through build/linux
 #   make lint         checkpatch, kernel-doc, W=1 + sparse, coccicheck
 #   make kernel       the test kernel only;  make boot: run the tests only
+#   make bench        DMA map/unmap benchmark, type1 against iommufd
 #
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
-# (virtio-iommu machine instead of intel-iommu), TESTS="prog ..." (run only
-# these test programs), J=N (parallel jobs).
+# (virtio-iommu machine instead of intel-iommu), VFIO_GROUP=n (a kernel
+# without VFIO groups and containers, in build/obj-nogroup), TESTS="prog ..."
+# (run only these test programs), J=N (parallel jobs).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -22,6 +24,7 @@ LINUX := $(BUILD)/linux
 J ?= $(shell echo $$(( $$(nproc) + 1 )))
 KASAN ?= 0
 IOMMU ?= intel
+VFIO_GROUP ?= y
 TESTS ?=
 
 ifeq ($(KASAN),1)
@@ -30,6 +33,10 @@ FRAGMENTS := $(TOP)/testbed/kernel.config $(TOP)/testbed/kasan.config
 else
 OBJ := $(BUILD)/obj
 FRAGMENTS := $(TOP)/testbed/kernel.config
+endif
+ifeq ($(VFIO_GROUP),n)
+OBJ := $(OBJ)-nogroup
+FRAGMENTS += $(TOP)/testbed/nogroup.config
 endif
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
@@ -46,7 +53,7 @@ PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	coccinelle ocaml-nox ccache linux-source-6.1
 
 .PHONY: help deps tree sync config kernel tests initramfs lint rigtests \
-	boot check run clean distclean
+	boot bench check run clean distclean
 
 help:
 	@sed -n '1,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
@@ -104,6 +111,18 @@ boot: initramfs
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
 		--out $(BUILD)/run --tests "$(TESTS)"
 
+# The benchmark in full (tools/testing/selftests/vfio/vfio_dma_bench.c):
+# its table is printed and kept in build/bench/tap.log.
+bench: initramfs
+	@$(STAGE) bench $(TOP)/testbed/qemu.sh --mode check --iommu $(IOMMU) \
+		--kernel $(OBJ)/arch/x86/boot/bzImage \
+		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
+		--out $(BUILD)/bench --tests vfio_dma_bench \
+		--append testbed.bench=1 --timeout 3600
+	@sed -n '/^@@ BEGIN/,/^@@ END/p' $(BUILD)/bench/tap.log
+	@python3 $(TOP)/testbed/results.py $(BUILD)/bench >/dev/null || \
+		{ echo "bench: a check failed or the kernel complained; see $(BUILD)/bench" >&2; exit 1; }
+
 # The build's and the rig's own Python tests (assembly, write-back, the
 # result parser), as TAP.
 rigtests:
@@ -131,7 +150,9 @@ run: initramfs
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \
-		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo
+		$(BUILD)/obj-nogroup $(BUILD)/obj-kasan-nogroup \
+		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo \
+		$(BUILD)/bench
 
 distclean:
 	rm -rf $(BUILD)

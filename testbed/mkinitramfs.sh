@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build the test guest's initramfs: Debian's busybox-static, the init and
-# the runner, the test programs and their list, and the kernel's modules.
+# the runner, the test programs and their list, the kernel's modules and
+# its .config.
 #
 #   mkinitramfs.sh OBJ TESTS OUT     writes OUT/initramfs.cpio.gz
 set -eo pipefail
@@ -27,6 +28,8 @@ cp -a "$tests"/. "$root/tests/"
 if [ -d "$obj/modroot/lib/modules" ]; then
 	cp -a "$obj/modroot/lib/modules" "$root/lib/"
 fi
+# The tests ask it which features the kernel was built with.
+cp "$obj/.config" "$root/etc/kernel.config"
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |

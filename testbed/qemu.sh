@@ -3,6 +3,7 @@
 #
 #   qemu.sh --mode check|run --iommu intel|virtio --kernel BZIMAGE
 #           --initrd CPIO --out DIR [--tests "prog ..."] [--timeout SECS]
+#           [--append "kernel arguments"]
 #
 # The machine: q35, 2 vCPUs, 4 GiB, an emulated IOMMU placed before every
 # PCI device (intel-iommu with interrupt remapping and caching mode, or
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2 ;;
 	--tests) tests=$2 ;;
 	--timeout) timeout=$2 ;;
+	--append) extra_append+=" $2" ;;
 	*) echo "qemu.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -44,7 +46,7 @@ intel) iommu_dev=(-device intel-iommu,intremap=on,caching-mode=on) ;;
 # x86 has no interrupt remapping with virtio-iommu: VFIO must be told to
 # accept that.
 virtio) iommu_dev=(-device virtio-iommu-pci,addr=0x3)
-	extra_append=" vfio_iommu_type1.allow_unsafe_interrupts=1" ;;
+	extra_append+=" vfio_iommu_type1.allow_unsafe_interrupts=1" ;;
 *) echo "qemu.sh: IOMMU must be intel or virtio" >&2; exit 2 ;;
 esac
 

@@ -84,15 +84,21 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
  */
 int vfio_iommufd_device_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
 {
+	struct iommu_group *group;
+	bool owned;
+
 	lockdep_assert_held(&vdev->dev_set->lock);
 
 	if (!ictx)
 		return -ENOENT;
 	if (vdev->iommufd_ictx == ictx && vdev->iommufd_device)
 		return iommufd_device_to_id(vdev->iommufd_device);
-	if (iommufd_ctx_has_group(ictx, vdev->group->iommu_group))
-		return 0;
-	return -ENOENT;
+	group = iommu_group_get(vdev->dev);
+	if (!group)
+		return -ENOENT;
+	owned = iommufd_ctx_has_group(ictx, group);
+	iommu_group_put(group);
+	return owned ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_device_id);
 

@@ -330,7 +330,9 @@ TEST_F(bridge_cdev, hot_reset_group_path)
 	struct vfio_type1 v;
 	int group_id;
 
-	if (_metadata->skip)
+	if (_metadata->skip ||
+	    !need_config(_metadata, vfio_containers_configured(),
+			 "CONFIG_VFIO_CONTAINER"))
 		return;
 	ASSERT_EQ(0, pci_unbind(self->e1000));
 	ASSERT_EQ(0, pci_bind(self->e1000, "vfio-pci"));

@@ -29,6 +29,9 @@ FIXTURE_SETUP(bridge_group)
 {
 	self->container = -1;
 	self->group = -1;
+	if (!need_config(_metadata, vfio_containers_configured(),
+			 "CONFIG_VFIO_CONTAINER"))
+		return;
 	if (!need(_metadata, !edu_find_grouped(self->edu, self->e1000),
 		  "edu sharing a group with an e1000"))
 		return;

@@ -338,6 +338,9 @@ TEST(mdma_group_with_iommufd)
 	int iommufd, group, fd, group_id;
 	char path[128];
 
+	if (!need_config(_metadata, vfio_groups_configured(),
+			 "CONFIG_VFIO_GROUP"))
+		return;
 	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
 		  "mdma sample mdev"))
 		return;

@@ -30,6 +30,9 @@ FIXTURE_SETUP(type1)
 	self->v.container = -1;
 	self->v.group = -1;
 	self->v.device = -1;
+	if (!need_config(_metadata, vfio_containers_configured(),
+			 "CONFIG_VFIO_CONTAINER"))
+		return;
 	if (!need(_metadata, !edu_find_alone(self->bdf),
 		  "edu alone in its IOMMU group"))
 		return;

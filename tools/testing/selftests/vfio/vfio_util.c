@@ -44,6 +44,36 @@ bool testbed_required(void)
 	return v && !strcmp(v, "1");
 }
 
+bool kernel_config(const char *option, bool seen)
+{
+	size_t len = strlen(option);
+	bool found = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/etc/kernel.config", "r");
+	if (!f)
+		return seen;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, option, len) && line[len] == '=' &&
+			(line[len + 1] == 'y' || line[len + 1] == 'm');
+	fclose(f);
+	return found;
+}
+
+bool vfio_groups_configured(void)
+{
+	/* The class of the group char devices exists only with groups. */
+	return kernel_config("CONFIG_VFIO_GROUP",
+			     !access("/sys/class/vfio", F_OK));
+}
+
+bool vfio_containers_configured(void)
+{
+	return kernel_config("CONFIG_VFIO_CONTAINER",
+			     !access("/dev/vfio/vfio", F_OK));
+}
+
 int sysfs_read(const char *path, char *buf, size_t len)
 {
 	ssize_t n;

@@ -38,6 +38,17 @@ struct bdf_list {
 /* TESTBED=1 in the environment: the test machine's devices must exist. */
 bool testbed_required(void);
 
+/*
+ * Whether the kernel under test was built with @option (=y or =m).  The
+ * test machine carries the kernel's .config as /etc/kernel.config; without
+ * it, @seen (what the caller observes of the feature) answers.
+ */
+bool kernel_config(const char *option, bool seen);
+
+/* The kernel serves VFIO groups (/dev/vfio/$GROUP); containers too. */
+bool vfio_groups_configured(void);
+bool vfio_containers_configured(void);
+
 #ifdef __KSELFTEST_HARNESS_H
 /*
  * In a test: returns true when @present; otherwise marks the test skipped
@@ -52,6 +63,18 @@ static inline bool need(struct __test_metadata *_metadata, bool present,
 	ASSERT_FALSE(testbed_required())
 		TH_LOG("no %s on the test machine", what);
 	SKIP(return false, "no %s", what);
+}
+
+/*
+ * In a test: returns true when the kernel was built with @option;
+ * otherwise marks the test skipped and returns false.
+ */
+static inline bool need_config(struct __test_metadata *_metadata,
+			       bool configured, const char *option)
+{
+	if (configured)
+		return true;
+	SKIP(return false, "kernel built without %s", option);
 }
 #endif
 

@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DMA map and unmap through the VFIO type1 container and through iommufd,
+ * on the same device: the root-bus edu of the test machine.
+ *
+ * Paths, taken in turn within each round:
+ *   type1    VFIO_IOMMU_MAP_DMA / UNMAP_DMA on a type1 container;
+ *   iommufd  IOMMU_IOAS_MAP / UNMAP on an IOAS the edu's cdev is attached to;
+ *   copy     IOMMU_IOAS_COPY of the range mapped by "iommufd" into a second
+ *            IOAS, attached to the other edu (another intel-iommu domain),
+ *            and IOMMU_IOAS_UNMAP of the copy.
+ * For each buffer size and backing (4K pages, THP, hugetlbfs 2M pages) it
+ * prints the first (cold) round and the median of the others, the rate,
+ * the ratio to type1, and the iommu_map() and iommu_unmap() calls the path
+ * made (counted in an extra, untimed round from the iommu trace events).
+ *
+ * Each figure counts only once its mapping proved real: the pinned amount
+ * (VmLck for type1, VmPin for iommufd) grew by the buffer, or not at all
+ * for a copy, and edu DMA through the mapped IOVA reads and writes the
+ * buffer.  Those checks are the TAP results; the times are only printed.
+ *
+ * Without arguments it runs a short pass (4K and 2M buffers, 3 rounds), as
+ * make check does.  --full (also TESTBED_BENCH=1 in the environment) runs
+ * 4K, 2M, 256M and 1G with 7 rounds; --rounds N and --sizes a,b,... set
+ * them by hand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "vfio_util.h"
+
+#define SZ_4K		0x1000ULL
+#define SZ_2M		0x200000ULL
+#define IOVA		0x100000000ULL	/* 4 GiB: room for a 1 GiB buffer */
+#define MAX_ROUNDS	32
+#define TRACING		"/sys/kernel/tracing"
+
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
+static const char *const backing_name[] = { "4k", "thp", "hugetlb" };
+
+enum path { PATH_TYPE1, PATH_IOMMUFD, PATH_COPY, NR_PATHS };
+static const char *const path_name[] = { "type1", "iommufd", "copy" };
+
+/* The two edus: the root-bus one, and the one behind the bridge. */
+static char edu_bdf[BDF_LEN], edu2_bdf[BDF_LEN], e1000_bdf[BDF_LEN];
+static char edu_driver[64], edu2_driver[64], e1000_driver[64];
+static bool have_type1, have_copy;
+
+static int tap_count, tap_failed;
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %d ", ok ? "ok" : "not ok", ++tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	tap_failed += !ok;
+}
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A buffer of @size bytes with the given backing, every page present. */
+struct buffer {
+	uint8_t *mem;
+	void *area;
+	size_t area_size;
+	uint64_t size;
+};
+
+static int hugetlb_reserve(uint64_t size)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%llu",
+		 (unsigned long long)(size + SZ_2M - 1) / SZ_2M);
+	return sysfs_write("/proc/sys/vm/nr_hugepages", val);
+}
+
+static long smaps_kb(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			val = strtol(line + klen + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+static int buffer_alloc(struct buffer *b, uint64_t size, enum backing back)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	uintptr_t start;
+
+	memset(b, 0, sizeof(*b));
+	b->size = size;
+	b->area_size = (size + SZ_2M - 1) / SZ_2M * SZ_2M;
+	if (back == BACK_HUGETLB) {
+		if (hugetlb_reserve(b->area_size))
+			return -ENOMEM;
+		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+	} else {
+		/* Room to align the buffer to 2M, for THP. */
+		b->area_size += SZ_2M;
+	}
+	b->area = mmap(NULL, b->area_size, PROT_READ | PROT_WRITE, flags, -1,
+		       0);
+	if (b->area == MAP_FAILED)
+		return -errno;
+	start = ((uintptr_t)b->area + SZ_2M - 1) & ~(SZ_2M - 1);
+	b->mem = back == BACK_HUGETLB ? b->area : (uint8_t *)start;
+	if (back == BACK_4K &&
+	    madvise(b->area, b->area_size, MADV_NOHUGEPAGE))
+		return -errno;
+	if (back == BACK_THP && madvise(b->mem, b->area_size - SZ_2M,
+					MADV_HUGEPAGE))
+		return -errno;
+	memset(b->mem, 0x5a, size);
+	return 0;
+}
+
+static void buffer_free(struct buffer *b)
+{
+	if (b->area && b->area != MAP_FAILED)
+		munmap(b->area, b->area_size);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The iommu trace events count iommu_map() and iommu_unmap() calls. */
+static bool tracing_ready(void)
+{
+	if (access(TRACING "/events/iommu/map/enable", W_OK))
+		mount("tracefs", TRACING, "tracefs", 0, NULL);
+	return !access(TRACING "/events/iommu/map/enable", W_OK);
+}
+
+/* Record the event iommu:@event (map or unmap), or stop recording it. */
+static int tracing_on(const char *event, bool on)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), TRACING "/events/iommu/%s/enable", event);
+	return sysfs_write(path, on ? "1" : "0");
+}
+
+/* Empty the trace buffers, which also zeroes their counters. */
+static int tracing_reset(void)
+{
+	int fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Events recorded since the last reset, on every CPU: those in the buffers
+ * and those the full buffers overwrote.
+ */
+static long tracing_count(void)
+{
+	char path[96], line[128];
+	long n = 0, v;
+	int cpu;
+	FILE *f;
+
+	for (cpu = 0;; cpu++) {
+		snprintf(path, sizeof(path), TRACING "/per_cpu/cpu%d/stats",
+			 cpu);
+		f = fopen(path, "r");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "entries: %ld", &v) == 1 ||
+			    sscanf(line, "overrun: %ld", &v) == 1)
+				n += v;
+		fclose(f);
+	}
+	return cpu ? n : -1;
+}
+
+/*
+ * One path set up on the root edu (and, for copy, on the other edu): the
+ * mapping is made at IOVA and undone by unmap().
+ */
+struct path_ctx {
+	enum path path;
+	struct vfio_type1 v;
+	int iommufd;
+	int cdev, cdev2;
+	uint32_t ioas, ioas2;
+	struct edu edu;		/* the edu whose DMA the mapping serves */
+	bool edu_open;
+};
+
+static int path_open(struct path_ctx *p, enum path path)
+{
+	uint32_t pt;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->path = path;
+	p->v.container = p->v.group = p->v.device = -1;
+	p->iommufd = p->cdev = p->cdev2 = -1;
+	if (path == PATH_TYPE1) {
+		ret = vfio_type1_open(&p->v, edu_bdf);
+		if (ret)
+			return ret;
+		ret = edu_open(&p->edu, p->v.device, edu_bdf);
+		p->edu_open = !ret;
+		return ret;
+	}
+	p->iommufd = iommufd_open();
+	if (p->iommufd < 0)
+		return p->iommufd;
+	p->cdev = vfio_cdev_open(edu_bdf);
+	if (p->cdev < 0)
+		return p->cdev;
+	ret = vfio_cdev_bind(p->cdev, p->iommufd, NULL);
+	if (!ret)
+		ret = iommufd_ioas_alloc(p->iommufd, &p->ioas);
+	if (!ret)
+		ret = vfio_cdev_attach(p->cdev, p->ioas, &pt);
+	if (ret)
+		return ret;
+	if (path == PATH_IOMMUFD) {
+		ret = edu_open(&p->edu, p->cdev, edu_bdf);
+		p->edu_open = !ret;
+		return ret;
+	}
+	p->cdev2 = vfio_cdev_open(edu2_bdf);
+	if (p->cdev2 < 0)
+		return p->cdev2;
+	ret = vfio_cdev_bind(p->cdev2, p->iommufd, NULL);
+	if (!ret)
+		ret = iommufd_ioas_alloc(p->iommufd, &p->ioas2);
+	if (!ret)
+		ret = vfio_cdev_attach(p->cdev2, p->ioas2, &pt);
+	if (!ret)
+		ret = edu_open(&p->edu, p->cdev2, edu2_bdf);
+	p->edu_open = !ret;
+	return ret;
+}
+
+static void path_close(struct path_ctx *p)
+{
+	if (p->edu_open)
+		edu_close(&p->edu);
+	if (p->path == PATH_TYPE1) {
+		vfio_type1_close(&p->v);
+		return;
+	}
+	if (p->cdev2 >= 0)
+		close(p->cdev2);
+	if (p->cdev >= 0)
+		close(p->cdev);
+	if (p->iommufd >= 0)
+		close(p->iommufd);
+}
+
+/*
+ * For copy, the source mapping in the first IOAS, made before the timed
+ * call (and removed after the timed unmap).
+ */
+static int path_prepare(struct path_ctx *p, struct buffer *b)
+{
+	if (p->path != PATH_COPY)
+		return 0;
+	return iommufd_map(p->iommufd, p->ioas, b->mem, IOVA, b->size);
+}
+
+static int path_finish(struct path_ctx *p, struct buffer *b)
+{
+	if (p->path != PATH_COPY)
+		return 0;
+	return iommufd_unmap(p->iommufd, p->ioas, IOVA, b->size, NULL);
+}
+
+static int path_map(struct path_ctx *p, struct buffer *b)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+	};
+
+	switch (p->path) {
+	case PATH_TYPE1:
+		return vfio_type1_map(&p->v, b->mem, IOVA, b->size);
+	case PATH_IOMMUFD:
+		return iommufd_map(p->iommufd, p->ioas, b->mem, IOVA, b->size);
+	default:
+		copy.dst_ioas_id = p->ioas2;
+		copy.src_ioas_id = p->ioas;
+		copy.length = b->size;
+		copy.dst_iova = IOVA;
+		copy.src_iova = IOVA;
+		return ioctl(p->iommufd, IOMMU_IOAS_COPY, &copy) ? -errno : 0;
+	}
+}
+
+static int path_unmap(struct path_ctx *p, struct buffer *b)
+{
+	uint64_t unmapped = 0;
+	int ret;
+
+	if (p->path == PATH_TYPE1)
+		ret = vfio_type1_unmap(&p->v, IOVA, b->size, &unmapped);
+	else
+		ret = iommufd_unmap(p->iommufd, p->path == PATH_COPY ?
+				    p->ioas2 : p->ioas, IOVA, b->size,
+				    &unmapped);
+	if (!ret && unmapped != b->size)
+		ret = -EIO;
+	return ret;
+}
+
+/* Pinned memory, in kB, as the path accounts it. */
+static long pinned_kb(enum path path)
+{
+	return proc_status_kb(path == PATH_TYPE1 ? "VmLck" : "VmPin");
+}
+
+/*
+ * The mapping is real: the edu reads, through the IOVA, what the buffer
+ * holds at a spot, and writes there what the buffer then holds.
+ */
+static bool dma_check(struct path_ctx *p, struct buffer *b, unsigned int seed)
+{
+	/* Half the edu's buffer: it refuses a transfer ending at its end. */
+	const uint64_t len = 2048;
+	uint64_t off = (b->size / 2 - len) / SZ_4K * SZ_4K + 64;
+	uint8_t pattern[2048], back[2048];
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		pattern[i] = (uint8_t)(seed * 31 + i * 7);
+	memcpy(b->mem + off, pattern, len);
+	if (edu_dma_from_ram(&p->edu, IOVA + off, 0, len))
+		return false;
+	memset(b->mem + off, 0, len);
+	if (edu_dma_to_ram(&p->edu, IOVA + off, 0, len))
+		return false;
+	memcpy(back, b->mem + off, len);
+	return !memcmp(back, pattern, len);
+}
+
+struct result {
+	double map[MAX_ROUNDS], unmap[MAX_ROUNDS];
+	int rounds;
+	long maps, unmaps;	/* iommu_map()/iommu_unmap() calls, or -1 */
+	bool ok;
+	char why[160];		/* why not */
+};
+
+/*
+ * One round of one path: set up, map (timed), check, unmap (timed), check
+ * that the pins went, tear down.  With @count, the iommu calls are counted
+ * instead of timed.
+ */
+static bool run_round(enum path path, struct buffer *b, struct result *r,
+		      bool count)
+{
+	size_t why_len = sizeof(r->why);
+	char *why = r->why;
+	long pin0, pin1, pin2, want;
+	struct path_ctx p;
+	double t0, t1;
+	bool ok = false;
+	int ret;
+
+	ret = path_open(&p, path);
+	if (ret) {
+		snprintf(why, why_len, "setup: %s", strerror(-ret));
+		goto out;
+	}
+	ret = path_prepare(&p, b);
+	if (ret) {
+		snprintf(why, why_len, "source map: %s", strerror(-ret));
+		goto out;
+	}
+	pin0 = pinned_kb(path);
+	if (count && (tracing_reset() || tracing_on("map", true))) {
+		snprintf(why, why_len, "cannot enable the iommu trace events");
+		goto out;
+	}
+	t0 = now_ms();
+	ret = path_map(&p, b);
+	t1 = now_ms();
+	if (count) {
+		tracing_on("map", false);
+		r->maps = tracing_count();
+	} else {
+		r->map[r->rounds] = t1 - t0;
+	}
+	if (ret) {
+		snprintf(why, why_len, "map: %s", strerror(-ret));
+		goto out;
+	}
+	pin1 = pinned_kb(path);
+	/* A copy pins nothing: it shares the pins of its source. */
+	want = path == PATH_COPY ? 0 : (long)(b->size >> 10);
+	if (pin1 - pin0 != want) {
+		snprintf(why, why_len, "pinned %ld kB, expected %ld kB",
+			 pin1 - pin0, want);
+		goto out;
+	}
+	if (!dma_check(&p, b, r->rounds)) {
+		snprintf(why, why_len, "edu DMA through the IOVA missed the buffer");
+		goto out;
+	}
+	if (count && (tracing_reset() || tracing_on("unmap", true))) {
+		snprintf(why, why_len, "cannot enable the iommu trace events");
+		goto out;
+	}
+	t0 = now_ms();
+	ret = path_unmap(&p, b);
+	t1 = now_ms();
+	if (count) {
+		tracing_on("unmap", false);
+		r->unmaps = tracing_count();
+	} else {
+		r->unmap[r->rounds] = t1 - t0;
+	}
+	if (ret) {
+		snprintf(why, why_len, "unmap: %s", strerror(-ret));
+		goto out;
+	}
+	pin2 = pinned_kb(path);
+	if (pin2 != pin0) {
+		snprintf(why, why_len, "%ld kB still pinned after unmap",
+			 pin2 - pin0);
+		goto out;
+	}
+	ret = path_finish(&p, b);
+	if (ret) {
+		snprintf(why, why_len, "source unmap: %s", strerror(-ret));
+		goto out;
+	}
+	if (!count)
+		r->rounds++;
+	ok = true;
+out:
+	path_close(&p);
+	return ok;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the warm rounds (all but the first) */
+static double warm_median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	if (n < 2)
+		return v[0];
+	memcpy(s, v + 1, (n - 1) * sizeof(*s));
+	qsort(s, n - 1, sizeof(*s), cmp_double);
+	return (n - 1) % 2 ? s[(n - 1) / 2] :
+			     (s[(n - 1) / 2 - 1] + s[(n - 1) / 2]) / 2;
+}
+
+static void size_name(uint64_t size, char *buf, size_t len)
+{
+	if (size >= (1ULL << 30) && !(size % (1ULL << 30)))
+		snprintf(buf, len, "%lluG", (unsigned long long)(size >> 30));
+	else if (size >= (1ULL << 20) && !(size % (1ULL << 20)))
+		snprintf(buf, len, "%lluM", (unsigned long long)(size >> 20));
+	else
+		snprintf(buf, len, "%lluK", (unsigned long long)(size >> 10));
+}
+
+static double gibps(uint64_t size, double ms)
+{
+	return ms > 0 ? size / (double)(1ULL << 30) / (ms / 1e3) : 0;
+}
+
+static void report(uint64_t size, enum backing back, struct result *res)
+{
+	double map_t1 = warm_median(res[PATH_TYPE1].map,
+				    res[PATH_TYPE1].rounds);
+	double unmap_t1 = warm_median(res[PATH_TYPE1].unmap,
+				      res[PATH_TYPE1].rounds);
+	char sz[24];
+	int path;
+
+	size_name(size, sz, sizeof(sz));
+	for (path = 0; path < NR_PATHS; path++) {
+		struct result *r = &res[path];
+		double map, unmap;
+
+		if (!r->ok || !r->rounds)
+			continue;
+		map = warm_median(r->map, r->rounds);
+		unmap = warm_median(r->unmap, r->rounds);
+		printf("# %-5s %-8s %-8s %10.3f %10.3f %10.3f %10.3f %8.2f %8.2f %7.3f %7.3f %8ld %8ld\n",
+		       sz, backing_name[back], path_name[path],
+		       r->map[0], map, r->unmap[0], unmap,
+		       gibps(size, map), gibps(size, unmap),
+		       res[PATH_TYPE1].ok ? map / map_t1 : 0,
+		       res[PATH_TYPE1].ok ? unmap / unmap_t1 : 0,
+		       r->maps, r->unmaps);
+	}
+	fflush(stdout);
+}
+
+static int setup_devices(void)
+{
+	int ret;
+
+	ret = edu_find_alone(edu_bdf);
+	if (ret)
+		return ret;
+	ret = pci_driver_of(edu_bdf, edu_driver, sizeof(edu_driver));
+	if (!ret)
+		ret = pci_bind(edu_bdf, "vfio-pci");
+	if (ret)
+		return ret;
+	/* The other edu, for copy: its group's e1000 must be driverless. */
+	if (edu_find_grouped(edu2_bdf, e1000_bdf))
+		return 0;
+	if (pci_driver_of(edu2_bdf, edu2_driver, sizeof(edu2_driver)) ||
+	    pci_driver_of(e1000_bdf, e1000_driver, sizeof(e1000_driver)))
+		return 0;
+	if (pci_unbind(e1000_bdf) || pci_bind(edu2_bdf, "vfio-pci"))
+		return 0;
+	have_copy = true;
+	return 0;
+}
+
+static void restore_devices(void)
+{
+	pci_bind(edu_bdf, edu_driver[0] ? edu_driver : NULL);
+	if (!edu2_bdf[0])
+		return;
+	pci_bind(edu2_bdf, edu2_driver[0] ? edu2_driver : NULL);
+	if (e1000_driver[0])
+		pci_bind(e1000_bdf, e1000_driver);
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'G': case 'g':
+		return v << 30;
+	case 'M': case 'm':
+		return v << 20;
+	case 'K': case 'k':
+		return v << 10;
+	default:
+		return v;
+	}
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--full] [--rounds N] [--sizes 4K,2M,...]\n"
+		"  sizes: 4K multiples up to 1G; rounds: 2 to %d\n", prog,
+		MAX_ROUNDS);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const uint64_t full_sizes[] = { SZ_4K, SZ_2M, 256ULL << 20, 1ULL << 30 };
+	const char *bench = getenv("TESTBED_BENCH");
+	int nsizes = 2, rounds = 3, i, s, back, round, path, planned;
+	uint64_t sizes[8] = { SZ_4K, SZ_2M };
+	bool count, full;
+
+	full = bench && !strcmp(bench, "1");
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--full")) {
+			full = true;
+		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+			rounds = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+			char *list = strdup(argv[++i]), *tok, *save;
+
+			nsizes = 0;
+			for (tok = strtok_r(list, ",", &save); tok && nsizes < 8;
+			     tok = strtok_r(NULL, ",", &save))
+				sizes[nsizes++] = parse_size(tok);
+			free(list);
+		} else {
+			usage(argv[0]);
+		}
+	}
+	if (full) {
+		memcpy(sizes, full_sizes, sizeof(full_sizes));
+		nsizes = 4;
+		rounds = 7;
+	}
+	if (rounds < 2 || rounds > MAX_ROUNDS || !nsizes)
+		usage(argv[0]);
+	for (s = 0; s < nsizes; s++)
+		if (!sizes[s] || sizes[s] % SZ_4K || sizes[s] > (1ULL << 30))
+			usage(argv[0]);
+
+	planned = nsizes * NR_BACKINGS * NR_PATHS;
+	printf("TAP version 13\n1..%d\n", planned);
+	if (setup_devices()) {
+		for (i = 0; i < planned; i++)
+			tap(!testbed_required(), "# SKIP no edu alone in its IOMMU group");
+		return testbed_required();
+	}
+	have_type1 = vfio_containers_configured();
+	count = tracing_ready();
+	diag("edu %s (type1, iommufd), %s (copy)%s; %d rounds, the first cold",
+	     edu_bdf, have_copy ? edu2_bdf : "none",
+	     count ? "" : "; no tracefs: iommu calls not counted", rounds);
+	diag("times in ms: cold = first round, warm = median of the others; "
+	     "x type1 = warm time / type1's warm time");
+	diag("%-5s %-8s %-8s %10s %10s %10s %10s %8s %8s %7s %7s %8s %8s",
+	     "size", "backing", "path", "map_cold", "map_warm", "unmap_cold",
+	     "unmap_warm", "map_GiB/s", "unm_GiB/s", "map_x", "unm_x",
+	     "iommu_map", "iommu_unm");
+
+	for (s = 0; s < nsizes; s++) {
+		for (back = 0; back < NR_BACKINGS; back++) {
+			struct result res[NR_PATHS];
+			struct buffer b;
+			char sz[24];
+			int ret;
+
+			size_name(sizes[s], sz, sizeof(sz));
+			memset(res, 0, sizeof(res));
+			ret = buffer_alloc(&b, sizes[s], back);
+			if (!ret && back == BACK_THP && sizes[s] >= SZ_2M &&
+			    smaps_kb("AnonHugePages") * 1024 < (long)sizes[s])
+				ret = -EAGAIN;
+			for (path = 0; path < NR_PATHS; path++) {
+				res[path].ok = !ret;
+				res[path].maps = res[path].unmaps = -1;
+				if (ret)
+					snprintf(res[path].why,
+						 sizeof(res[path].why),
+						 "%s buffer: %s",
+						 backing_name[back],
+						 strerror(-ret));
+			}
+			res[PATH_TYPE1].ok &= have_type1;
+			res[PATH_COPY].ok &= have_copy;
+			/* The paths take turns, round by round. */
+			for (round = 0; round < rounds; round++)
+				for (path = 0; path < NR_PATHS; path++)
+					if (res[path].ok)
+						res[path].ok = run_round(path,
+							&b, &res[path], false);
+			for (path = 0; count && path < NR_PATHS; path++)
+				if (res[path].ok)
+					res[path].ok = run_round(path, &b,
+							&res[path], true);
+			report(sizes[s], back, res);
+			for (path = 0; path < NR_PATHS; path++) {
+				if (path == PATH_TYPE1 && !have_type1)
+					tap(true, "%s %s %s # SKIP kernel built without CONFIG_VFIO_CONTAINER",
+					    sz, backing_name[back],
+					    path_name[path]);
+				else if (path == PATH_COPY && !have_copy)
+					tap(!testbed_required(),
+					    "%s %s %s # SKIP no second edu",
+					    sz, backing_name[back],
+					    path_name[path]);
+				else if (res[path].ok)
+					tap(true, "%s %s %s: pinned and DMA-checked in %d rounds",
+					    sz, backing_name[back],
+					    path_name[path], res[path].rounds);
+				else
+					tap(false, "%s %s %s: %s", sz,
+					    backing_name[back],
+					    path_name[path], res[path].why);
+			}
+			buffer_free(&b);
+			if (back == BACK_HUGETLB)
+				hugetlb_reserve(0);
+		}
+	}
+	restore_devices();
+	printf("# Totals: pass:%d fail:%d\n", tap_count - tap_failed,
+	       tap_failed);
+	return tap_failed ? 1 : 0;
+}
