@@ -243,8 +243,12 @@ static int path_open(struct path_ctx *p, enum path path)
 
 	memset(p, 0, sizeof(*p));
 	p->path = path;
-	p->v.container = p->v.group = p->v.device = -1;
-	p->iommufd = p->cdev = p->cdev2 = -1;
+	p->v.container = -1;
+	p->v.group = -1;
+	p->v.device = -1;
+	p->iommufd = -1;
+	p->cdev = -1;
+	p->cdev2 = -1;
 	if (path == PATH_TYPE1) {
 		ret = vfio_type1_open(&p->v, edu_bdf);
 		if (ret)
@@ -488,6 +492,14 @@ out:
 	return ok;
 }
 
+/* Another round of a path that has not failed yet */
+static void run_path(enum path path, struct buffer *b, struct result *r,
+		     bool count)
+{
+	if (r->ok)
+		r->ok = run_round(path, b, r, count);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -541,9 +553,11 @@ static void report(uint64_t size, enum backing back, struct result *res)
 			continue;
 		map = warm_median(r->map, r->rounds);
 		unmap = warm_median(r->unmap, r->rounds);
-		printf("# %-5s %-8s %-8s %10.3f %10.3f %10.3f %10.3f %8.2f %8.2f %7.3f %7.3f %8ld %8ld\n",
-		       sz, backing_name[back], path_name[path],
-		       r->map[0], map, r->unmap[0], unmap,
+		printf("# %-5s %-8s %-8s", sz, backing_name[back],
+		       path_name[path]);
+		printf(" %10.3f %10.3f %10.3f %10.3f", r->map[0], map,
+		       r->unmap[0], unmap);
+		printf(" %8.2f %8.2f %7.3f %7.3f %8ld %8ld\n",
 		       gibps(size, map), gibps(size, unmap),
 		       res[PATH_TYPE1].ok ? map / map_t1 : 0,
 		       res[PATH_TYPE1].ok ? unmap / unmap_t1 : 0,
@@ -603,7 +617,7 @@ static uint64_t parse_size(const char *s)
 	}
 }
 
-static void usage(const char *prog)
+static void bad_arguments(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--full] [--rounds N] [--sizes 4K,2M,...]\n"
 		"  sizes: 4K multiples up to 1G; rounds: 2 to %d\n", prog,
@@ -634,7 +648,7 @@ int main(int argc, char **argv)
 				sizes[nsizes++] = parse_size(tok);
 			free(list);
 		} else {
-			usage(argv[0]);
+			bad_arguments(argv[0]);
 		}
 	}
 	if (full) {
@@ -643,10 +657,10 @@ int main(int argc, char **argv)
 		rounds = 7;
 	}
 	if (rounds < 2 || rounds > MAX_ROUNDS || !nsizes)
-		usage(argv[0]);
+		bad_arguments(argv[0]);
 	for (s = 0; s < nsizes; s++)
 		if (!sizes[s] || sizes[s] % SZ_4K || sizes[s] > (1ULL << 30))
-			usage(argv[0]);
+			bad_arguments(argv[0]);
 
 	planned = nsizes * NR_BACKINGS * NR_PATHS;
 	printf("TAP version 13\n1..%d\n", planned);
@@ -682,7 +696,8 @@ int main(int argc, char **argv)
 				ret = -EAGAIN;
 			for (path = 0; path < NR_PATHS; path++) {
 				res[path].ok = !ret;
-				res[path].maps = res[path].unmaps = -1;
+				res[path].maps = -1;
+				res[path].unmaps = -1;
 				if (ret)
 					snprintf(res[path].why,
 						 sizeof(res[path].why),
@@ -695,19 +710,16 @@ int main(int argc, char **argv)
 			/* The paths take turns, round by round. */
 			for (round = 0; round < rounds; round++)
 				for (path = 0; path < NR_PATHS; path++)
-					if (res[path].ok)
-						res[path].ok = run_round(path,
-							&b, &res[path], false);
+					run_path(path, &b, &res[path], false);
 			for (path = 0; count && path < NR_PATHS; path++)
-				if (res[path].ok)
-					res[path].ok = run_round(path, &b,
-							&res[path], true);
+				run_path(path, &b, &res[path], true);
 			report(sizes[s], back, res);
 			for (path = 0; path < NR_PATHS; path++) {
 				if (path == PATH_TYPE1 && !have_type1)
-					tap(true, "%s %s %s # SKIP kernel built without CONFIG_VFIO_CONTAINER",
+					tap(true, "%s %s %s # SKIP kernel built without %s",
 					    sz, backing_name[back],
-					    path_name[path]);
+					    path_name[path],
+					    "CONFIG_VFIO_CONTAINER");
 				else if (path == PATH_COPY && !have_copy)
 					tap(!testbed_required(),
 					    "%s %s %s # SKIP no second edu",
