@@ -112,23 +112,6 @@ static int hugetlb_reserve(uint64_t size)
 	return sysfs_write("/proc/sys/vm/nr_hugepages", val);
 }
 
-static long smaps_kb(const char *key)
-{
-	size_t klen = strlen(key);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps_rollup", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':')
-			val = strtol(line + klen + 1, NULL, 10);
-	fclose(f);
-	return val;
-}
-
 static int buffer_alloc(struct buffer *b, uint64_t size, enum backing back)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -158,6 +141,11 @@ static int buffer_alloc(struct buffer *b, uint64_t size, enum backing back)
 					MADV_HUGEPAGE))
 		return -errno;
 	memset(b->mem, 0x5a, size);
+	/* THP it must be, for a buffer of huge pages or more */
+	if (back == BACK_THP && size >= SZ_2M &&
+	    proc_file_kb("/proc/self/smaps_rollup", "AnonHugePages") * 1024 <
+	    (long)size)
+		return -EAGAIN;
 	return 0;
 }
 
@@ -691,9 +679,6 @@ int main(int argc, char **argv)
 			size_name(sizes[s], sz, sizeof(sz));
 			memset(res, 0, sizeof(res));
 			ret = buffer_alloc(&b, sizes[s], back);
-			if (!ret && back == BACK_THP && sizes[s] >= SZ_2M &&
-			    smaps_kb("AnonHugePages") * 1024 < (long)sizes[s])
-				ret = -EAGAIN;
 			for (path = 0; path < NR_PATHS; path++) {
 				res[path].ok = !ret;
 				res[path].maps = -1;

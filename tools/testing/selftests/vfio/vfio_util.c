@@ -504,12 +504,17 @@ int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,
 
 long proc_status_kb(const char *key)
 {
+	return proc_file_kb("/proc/self/status", key);
+}
+
+long proc_file_kb(const char *path, const char *key)
+{
 	size_t klen = strlen(key);
 	char line[256];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))

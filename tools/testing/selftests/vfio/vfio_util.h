@@ -129,6 +129,8 @@ int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,
 		  uint64_t size, uint64_t *unmapped);
 /* A field of /proc/self/status in kB, or -1 */
 long proc_status_kb(const char *key);
+/* The first field @key of a /proc file of "key: value kB" lines, or -1 */
+long proc_file_kb(const char *path, const char *key);
 
 /* Read or write @len bytes at @pos of region @index of a VFIO device. */
 int vfio_region_rw(int device_fd, unsigned int index, bool write, void *buf,
