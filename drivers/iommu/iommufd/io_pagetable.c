@@ -73,44 +73,46 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 }
 
 /*
- * Map @area into @domain, each physically contiguous run of its pages with
- * one iommu_map(), which uses the largest IOMMU pages the run allows; or
- * page by page when large pages are disabled.
+ * Map @area into @domain, each run of physically contiguous pages with one
+ * iommu_map(), which uses the largest IOMMU pages the run allows; or page
+ * by page when large pages are disabled.
  */
 static int iopt_area_map_domain(struct io_pagetable *iopt,
 				struct iopt_area *area,
 				struct iommu_domain *domain)
 {
-	struct page **pages = area->pages->pages;
+	struct iopt_pages *pages = area->pages;
 	unsigned long length = iopt_area_length(area);
-	unsigned long idx = area->page_offset >> PAGE_SHIFT;
-	unsigned long done = 0, run;
+	/* The byte of the memory to map next. */
+	unsigned long byte = area->page_offset;
+	unsigned long done = 0, chunk, run_end, i;
+	struct iopt_run *run;
 	phys_addr_t phys;
 	int rc;
 
-	phys = page_to_phys(pages[idx]) + (area->page_offset & ~PAGE_MASK);
+	i = iopt_pages_find_run(pages, byte >> PAGE_SHIFT);
 	while (done < length) {
-		/* The run starts at phys, in page idx; extend it. */
-		run = min(length - done, PAGE_SIZE - offset_in_page(phys));
-		while (!iopt->disable_large_pages && done + run < length &&
-		       page_to_phys(pages[idx + 1]) ==
-			       page_to_phys(pages[idx]) + PAGE_SIZE) {
-			idx++;
-			run += min(length - done - run, PAGE_SIZE);
-		}
+		run = &pages->runs[i];
+		run_end = iopt_run_end(pages, i) << PAGE_SHIFT;
+		phys = PFN_PHYS(run->pfn + (byte >> PAGE_SHIFT) - run->index) +
+		       offset_in_page(byte);
+		chunk = min(run_end - byte, length - done);
+		if (iopt->disable_large_pages)
+			chunk = min(chunk, PAGE_SIZE - offset_in_page(byte));
 		if (iommufd_should_fail())
 			rc = -ENOMEM;
 		else
 			rc = iommu_map(domain, area->node.start + done, phys,
-				       run, area->iommu_prot);
+				       chunk, area->iommu_prot);
 		if (rc) {
 			if (done)
 				iopt_area_unmap_domain(area, domain, done);
 			return rc;
 		}
-		done += run;
-		if (done < length)
-			phys = page_to_phys(pages[++idx]);
+		done += chunk;
+		byte += chunk;
+		if (byte == run_end)
+			i++;
 	}
 	return 0;
 }
@@ -148,7 +150,7 @@ static struct page *iopt_area_page(struct iopt_area *area, unsigned long iova,
 	unsigned long byte = area->page_offset + (iova - area->node.start);
 
 	*offset = offset_in_page(byte);
-	return area->pages->pages[byte >> PAGE_SHIFT];
+	return iopt_pages_page(area->pages, byte >> PAGE_SHIFT);
 }
 
 static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,

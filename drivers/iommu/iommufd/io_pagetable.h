@@ -19,12 +19,25 @@ struct iommu_domain;
 struct iommufd_ctx;
 
 /**
+ * struct iopt_run - physically contiguous pages of a struct iopt_pages
+ * @pfn: the page frame of the first page
+ * @index: the index of the first page in the struct iopt_pages; the run
+ *	ends where the next one starts, or at iopt_pages::npages
+ */
+struct iopt_run {
+	unsigned long pfn;
+	unsigned long index;
+};
+
+/**
  * struct iopt_pages - pinned user memory, shared by the areas mapping it
  * @kref: one reference per area (IOAS_COPY makes more than one)
  * @uptr: the page-aligned user address of the first page
  * @npages: the number of pages
- * @pages: the pinned pages; each page is pinned once however many areas
- *	and page tables map it
+ * @runs: the pinned pages, as @nr_runs runs of contiguous pages by index;
+ *	each page is pinned once however many areas and page tables map it
+ * @nr_runs: the number of runs
+ * @max_runs: the number of runs @runs has room for
  * @writable: pinned for writing (IOMMU_IOAS_MAP_WRITEABLE)
  * @account_mode: enum iommufd_account_mode the pages were charged in
  * @source_mm: the mm the memory belongs to, for mm->locked_vm and
@@ -35,7 +48,9 @@ struct iopt_pages {
 	struct kref kref;
 	unsigned long uptr;
 	unsigned long npages;
-	struct page **pages;
+	struct iopt_run *runs;
+	unsigned long nr_runs;
+	unsigned long max_runs;
 	bool writable;
 	u8 account_mode;
 	struct mm_struct *source_mm;
@@ -46,6 +61,17 @@ struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
 				  unsigned long uptr, unsigned long length,
 				  bool writable);
 void iopt_pages_put(struct iopt_pages *pages);
+unsigned long iopt_pages_find_run(struct iopt_pages *pages,
+				  unsigned long index);
+struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index);
+
+/* The index after the last page of run @i of @pages. */
+static inline unsigned long iopt_run_end(struct iopt_pages *pages,
+					 unsigned long i)
+{
+	return i + 1 < pages->nr_runs ? pages->runs[i + 1].index :
+					pages->npages;
+}
 
 /**
  * struct iopt_area - one mapping of an IOAS

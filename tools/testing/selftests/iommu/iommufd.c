@@ -1381,6 +1381,65 @@ TEST_F(mock, small_pin_batches)
 	ASSERT_EQ(0, check_refs(self->fd, self->buf, 65 * PAGE_SIZE, 0));
 }
 
+/*
+ * Memory whose pages are not physically contiguous: 4K pages touched last
+ * first come from the allocator in the opposite order, so the pinned
+ * memory is many runs, and small pin batches make the runs grow batch by
+ * batch.  Every page must still map, be found by an access, fill a domain
+ * of another kind, be copied, and be unpinned once.
+ */
+TEST_F(mock, fragmented_memory)
+{
+	size_t npages = 64, len = npages * PAGE_SIZE, i;
+	__u64 iova = MOCK_APERTURE_START, dst = MOCK_APERTURE_START + MB;
+	__u32 item_id, huge_hwpt, ioas2, hwpt2;
+	unsigned char *buf, *tmp;
+	int access_fd;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, madvise(buf, len, MADV_NOHUGEPAGE));
+	for (i = npages; i-- > 0;)
+		memset(buf + i * PAGE_SIZE, i, PAGE_SIZE);
+
+	ASSERT_EQ(0, set_pin_batch(self->fd, 5));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf, len, iova));
+	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, buf, len));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 1));
+
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &access_fd));
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, iova + 7 * PAGE_SIZE,
+				  50 * PAGE_SIZE, buf + 7 * PAGE_SIZE, 0,
+				  &item_id));
+	ASSERT_EQ(0, access_pages_destroy(self->fd, access_fd, item_id));
+	tmp = malloc(len);
+	ASSERT_NE(NULL, tmp);
+	ASSERT_EQ(0, access_rw(self->fd, access_fd, iova + 100, tmp,
+			       len - 200, 0));
+	EXPECT_EQ(0, memcmp(buf + 100, tmp, len - 200));
+	free(tmp);
+
+	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA, NULL,
+				       &huge_hwpt));
+	ASSERT_EQ(0, check_map(self->fd, huge_hwpt, iova, buf, len));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &hwpt2, NULL));
+	ASSERT_EQ(0, ioas_copy(self->fd, ioas2, self->ioas_id, iova, len, &dst,
+			       MAP_FIXED_RW));
+	ASSERT_EQ(0, check_map(self->fd, hwpt2, dst, buf, len));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 1));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, len, NULL));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 1));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, dst, len, NULL));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 0));
+	ASSERT_EQ(0, close(access_fd));
+	ASSERT_EQ(0, munmap(buf, len));
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {
