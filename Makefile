@@ -12,7 +12,8 @@
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
 # (virtio-iommu machine instead of intel-iommu), VFIO_GROUP=n (a kernel
 # without VFIO groups and containers, in build/obj-nogroup), TESTS="prog ..."
-# (run only these test programs), J=N (parallel jobs).
+# (run only these test programs), BENCH_ARGS="--sizes 256M --rounds 3"
+# (arguments of the benchmark), J=N (parallel jobs).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -27,6 +28,12 @@ KASAN ?= 0
 IOMMU ?= intel
 VFIO_GROUP ?= y
 TESTS ?=
+BENCH_ARGS ?=
+# The kernel command line carries them with ':' for ' '.
+empty :=
+space := $(empty) $(empty)
+BENCH_APPEND := $(if $(strip $(BENCH_ARGS)),testbed.bench_args=$(subst \
+	$(space),:,$(strip $(BENCH_ARGS))))
 
 ifeq ($(KASAN),1)
 OBJ := $(BUILD)/obj-kasan
@@ -119,7 +126,7 @@ bench: initramfs
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
 		--out $(BUILD)/bench --tests vfio_dma_bench \
-		--append testbed.bench=1 --timeout 3600
+		--append "testbed.bench=1 $(BENCH_APPEND)" --timeout 3600
 	@sed -n '/^@@ BEGIN/,/^@@ END/p' $(BUILD)/bench/tap.log
 	@python3 $(TOP)/testbed/results.py $(BUILD)/bench >/dev/null || \
 		{ echo "bench: a check failed or the kernel complained; see $(BUILD)/bench" >&2; exit 1; }

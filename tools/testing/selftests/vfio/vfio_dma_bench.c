@@ -22,7 +22,7 @@
  * Without arguments it runs a short pass (4K and 2M buffers, 3 rounds), as
  * make check does.  --full (also TESTBED_BENCH=1 in the environment) runs
  * 4K, 2M, 256M and 1G with 7 rounds; --rounds N and --sizes a,b,... set
- * them by hand.
+ * them by hand, in either pass.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -619,7 +619,7 @@ int main(int argc, char **argv)
 	const char *bench = getenv("TESTBED_BENCH");
 	int nsizes = 2, rounds = 3, i, s, back, round, path, planned;
 	uint64_t sizes[8] = { SZ_4K, SZ_2M };
-	bool count, full;
+	bool count, full, sizes_given = false, rounds_given = false;
 
 	full = bench && !strcmp(bench, "1");
 	for (i = 1; i < argc; i++) {
@@ -627,10 +627,12 @@ int main(int argc, char **argv)
 			full = true;
 		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
 			rounds = atoi(argv[++i]);
+			rounds_given = true;
 		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
 			char *list = strdup(argv[++i]), *tok, *save;
 
 			nsizes = 0;
+			sizes_given = true;
 			for (tok = strtok_r(list, ",", &save); tok && nsizes < 8;
 			     tok = strtok_r(NULL, ",", &save))
 				sizes[nsizes++] = parse_size(tok);
@@ -639,11 +641,13 @@ int main(int argc, char **argv)
 			bad_arguments(argv[0]);
 		}
 	}
-	if (full) {
+	/* The full run's sizes and rounds, unless given. */
+	if (full && !sizes_given) {
 		memcpy(sizes, full_sizes, sizeof(full_sizes));
 		nsizes = 4;
-		rounds = 7;
 	}
+	if (full && !rounds_given)
+		rounds = 7;
 	if (rounds < 2 || rounds > MAX_ROUNDS || !nsizes)
 		bad_arguments(argv[0]);
 	for (s = 0; s < nsizes; s++)
