@@ -106,18 +106,26 @@ static void iopt_pages_add_runs(struct iopt_pages *pages,
 				struct page **batch, unsigned long index,
 				unsigned long n)
 {
-	struct iopt_run *last = NULL;
-	unsigned long i, pfn;
+	bool extend = pages->nr_runs;
+	unsigned long i, pfn, next_pfn = 0;
+	struct iopt_run *run;
 
-	if (pages->nr_runs)
-		last = &pages->runs[pages->nr_runs - 1];
-	for (i = 0; i < n; i++, index++) {
+	if (extend) {
+		run = &pages->runs[pages->nr_runs - 1];
+		next_pfn = run->pfn + (index - run->index);
+	}
+	for (i = 0; i < n; i++) {
 		pfn = page_to_pfn(batch[i]);
-		if (last && pfn == last->pfn + (index - last->index))
+		/* The page after the last one extends its run. */
+		if (extend && pfn == next_pfn) {
+			next_pfn++;
 			continue;
-		last = &pages->runs[pages->nr_runs++];
-		last->pfn = pfn;
-		last->index = index;
+		}
+		run = &pages->runs[pages->nr_runs++];
+		run->pfn = pfn;
+		run->index = index + i;
+		next_pfn = pfn + 1;
+		extend = true;
 	}
 }
 
@@ -129,7 +137,7 @@ static int iopt_pages_pin_all(struct iopt_pages *pages, unsigned long batch)
 	long n;
 	int rc;
 
-	batch = min_t(unsigned long, batch, IOPT_PIN_BATCH);
+	batch = min3(batch, IOPT_PIN_BATCH, pages->npages);
 	pinned = kmalloc_array(batch, sizeof(*pinned), GFP_KERNEL);
 	if (!pinned)
 		return -ENOMEM;
