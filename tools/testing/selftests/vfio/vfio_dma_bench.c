@@ -211,6 +211,124 @@ static long tracing_count(void)
 }
 
 /*
+ * The ftrace function profiler (CONFIG_FUNCTION_PROFILER, with the graph
+ * tracer: times include callees) times these functions in the counting
+ * round, to show where a path spends its time.  Those the kernel does not
+ * have, or inlined, are left out.
+ */
+static const char *const prof_funcs[] = {
+	"iommufd_ioas_map", "iommufd_ioas_copy", "iommufd_ioas_unmap",
+	"iopt_pages_pin", "iopt_map_pages",
+	"vfio_dma_do_map", "vfio_dma_do_unmap",
+	"pin_user_pages_fast", "pin_user_pages_remote",
+	"unpin_user_page_range_dirty_lock", "unpin_user_pages_dirty_lock",
+	"iommu_map", "iommu_unmap", "iommu_unmap_fast",
+};
+#define NR_PROF		(sizeof(prof_funcs) / sizeof(prof_funcs[0]))
+/* trace_stat shows this much of a function's name. */
+#define PROF_NAME_LEN	30
+
+struct profile {
+	long hits[NR_PROF];
+	double ms[NR_PROF];
+};
+
+static bool profiling;
+/* The profiles, printed after the table. */
+static FILE *prof_out;
+static char *prof_text;
+static size_t prof_len;
+
+/* Profile only prof_funcs, if the kernel can; an empty filter is all. */
+static bool profile_ready(void)
+{
+	unsigned int i, n = 0;
+	int fd;
+
+	if (access(TRACING "/function_profile_enabled", W_OK) ||
+	    sysfs_write(TRACING "/function_profile_enabled", "0"))
+		return false;
+	fd = open(TRACING "/set_ftrace_filter", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	for (i = 0; i < NR_PROF; i++) {
+		fd = open(TRACING "/set_ftrace_filter", O_WRONLY | O_APPEND);
+		if (fd < 0)
+			break;
+		n += write(fd, prof_funcs[i], strlen(prof_funcs[i])) ==
+		     (ssize_t)strlen(prof_funcs[i]);
+		close(fd);
+	}
+	return n > 0;
+}
+
+static void profile_done(void)
+{
+	int fd;
+
+	sysfs_write(TRACING "/function_profile_enabled", "0");
+	fd = open(TRACING "/set_ftrace_filter", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Enabling the profiler starts it from zero. */
+static int profile_start(void)
+{
+	return sysfs_write(TRACING "/function_profile_enabled", "1");
+}
+
+/* Stop the profiler and sum its per-CPU statistics into @prof. */
+static void profile_stop(struct profile *prof)
+{
+	char path[96], line[256], name[128];
+	unsigned int i;
+	double us;
+	long hits;
+	int cpu;
+	FILE *f;
+
+	sysfs_write(TRACING "/function_profile_enabled", "0");
+	memset(prof, 0, sizeof(*prof));
+	for (cpu = 0;; cpu++) {
+		snprintf(path, sizeof(path), TRACING "/trace_stat/function%d",
+			 cpu);
+		f = fopen(path, "r");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, " %127s %ld %lf us", name, &hits,
+				   &us) != 3)
+				continue;
+			for (i = 0; i < NR_PROF; i++) {
+				if (strncmp(name, prof_funcs[i], PROF_NAME_LEN))
+					continue;
+				prof->hits[i] += hits;
+				prof->ms[i] += us / 1e3;
+			}
+		}
+		fclose(f);
+	}
+}
+
+/* Count the iommu calls of one operation (iommu:map or iommu:unmap). */
+static int count_start(const char *event)
+{
+	if (tracing_reset() || tracing_on(event, true))
+		return -1;
+	return profiling ? profile_start() : 0;
+}
+
+static void count_stop(const char *event, long *calls, struct profile *prof)
+{
+	tracing_on(event, false);
+	*calls = tracing_count();
+	if (profiling)
+		profile_stop(prof);
+}
+
+/*
  * One path set up on the root edu (and, for copy, on the other edu): the
  * mapping is made at IOVA and undone by unmap().
  */
@@ -384,6 +502,7 @@ struct result {
 	double map[MAX_ROUNDS], unmap[MAX_ROUNDS];
 	int rounds;
 	long maps, unmaps;	/* iommu_map()/iommu_unmap() calls, or -1 */
+	struct profile prof_map, prof_unmap;
 	bool ok;
 	char why[160];		/* why not */
 };
@@ -415,19 +534,17 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 		goto out;
 	}
 	pin0 = pinned_kb(path);
-	if (count && (tracing_reset() || tracing_on("map", true))) {
+	if (count && count_start("map")) {
 		snprintf(why, why_len, "cannot enable the iommu trace events");
 		goto out;
 	}
 	t0 = now_ms();
 	ret = path_map(&p, b);
 	t1 = now_ms();
-	if (count) {
-		tracing_on("map", false);
-		r->maps = tracing_count();
-	} else {
+	if (count)
+		count_stop("map", &r->maps, &r->prof_map);
+	else
 		r->map[r->rounds] = t1 - t0;
-	}
 	if (ret) {
 		snprintf(why, why_len, "map: %s", strerror(-ret));
 		goto out;
@@ -444,19 +561,17 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 		snprintf(why, why_len, "edu DMA through the IOVA missed the buffer");
 		goto out;
 	}
-	if (count && (tracing_reset() || tracing_on("unmap", true))) {
+	if (count && count_start("unmap")) {
 		snprintf(why, why_len, "cannot enable the iommu trace events");
 		goto out;
 	}
 	t0 = now_ms();
 	ret = path_unmap(&p, b);
 	t1 = now_ms();
-	if (count) {
-		tracing_on("unmap", false);
-		r->unmaps = tracing_count();
-	} else {
+	if (count)
+		count_stop("unmap", &r->unmaps, &r->prof_unmap);
+	else
 		r->unmap[r->rounds] = t1 - t0;
-	}
 	if (ret) {
 		snprintf(why, why_len, "unmap: %s", strerror(-ret));
 		goto out;
@@ -523,6 +638,24 @@ static double gibps(uint64_t size, double ms)
 	return ms > 0 ? size / (double)(1ULL << 30) / (ms / 1e3) : 0;
 }
 
+/* One line of the profile section: the profiled functions called. */
+static void report_profile(const char *sz, enum backing back,
+			   enum path path, const char *op,
+			   const struct profile *prof)
+{
+	unsigned int i;
+
+	if (!prof_out)
+		return;
+	fprintf(prof_out, "# %s %s %s %s:", sz, backing_name[back],
+		path_name[path], op);
+	for (i = 0; i < NR_PROF; i++)
+		if (prof->hits[i])
+			fprintf(prof_out, " %s %ldx %.3f ms;", prof_funcs[i],
+				prof->hits[i], prof->ms[i]);
+	fprintf(prof_out, "\n");
+}
+
 static void report(uint64_t size, enum backing back, struct result *res)
 {
 	double map_t1 = warm_median(res[PATH_TYPE1].map,
@@ -550,6 +683,8 @@ static void report(uint64_t size, enum backing back, struct result *res)
 		       res[PATH_TYPE1].ok ? map / map_t1 : 0,
 		       res[PATH_TYPE1].ok ? unmap / unmap_t1 : 0,
 		       r->maps, r->unmaps);
+		report_profile(sz, back, path, "map", &r->prof_map);
+		report_profile(sz, back, path, "unmap", &r->prof_unmap);
 	}
 	fflush(stdout);
 }
@@ -663,9 +798,13 @@ int main(int argc, char **argv)
 	}
 	have_type1 = vfio_containers_configured();
 	count = tracing_ready();
-	diag("edu %s (type1, iommufd), %s (copy)%s; %d rounds, the first cold",
+	profiling = count && profile_ready();
+	if (profiling)
+		prof_out = open_memstream(&prof_text, &prof_len);
+	diag("edu %s (type1, iommufd), %s (copy)%s%s; %d rounds, the first cold",
 	     edu_bdf, have_copy ? edu2_bdf : "none",
-	     count ? "" : "; no tracefs: iommu calls not counted", rounds);
+	     count ? "" : "; no tracefs: iommu calls not counted",
+	     count && !prof_out ? "; no function profiler" : "", rounds);
 	diag("times in ms: cold = first round, warm = median of the others; "
 	     "x type1 = warm time / type1's warm time");
 	diag("%-5s %-8s %-8s %10s %10s %10s %10s %8s %8s %7s %7s %8s %8s",
@@ -728,6 +867,16 @@ int main(int argc, char **argv)
 				hugetlb_reserve(0);
 		}
 	}
+	if (prof_out) {
+		fclose(prof_out);
+		diag("where the time goes, from the ftrace function profiler in "
+		     "the counting round: calls and ms of each function, its "
+		     "callees and the profiler's overhead included");
+		fputs(prof_text, stdout);
+		free(prof_text);
+	}
+	if (profiling)
+		profile_done();
 	restore_devices();
 	printf("# Totals: pass:%d fail:%d\n", tap_count - tap_failed,
 	       tap_failed);
