@@ -13,6 +13,8 @@
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/overflow.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
@@ -72,49 +74,145 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 	WARN_ON(unmapped != length);
 }
 
-/*
- * Map @area into @domain, each run of physically contiguous pages with one
- * iommu_map(), which uses the largest IOMMU pages the run allows; or page
- * by page when large pages are disabled.
- */
-static int iopt_area_map_domain(struct io_pagetable *iopt,
-				struct iopt_area *area,
-				struct iommu_domain *domain)
+/* Runs given to one iommu_map_sg(): a page of scatterlist entries. */
+#define IOPT_MAP_SG_ENTS	(PAGE_SIZE / sizeof(struct scatterlist))
+/* The most one entry takes: its length is an unsigned int. */
+#define IOPT_MAP_SG_MAX		SZ_1G
+
+/* A walk over the memory of an area, run by run. */
+struct iopt_area_walk {
+	struct iopt_pages *pages;
+	unsigned long byte;	/* the byte of the memory to map next */
+	unsigned long left;	/* the bytes left to map */
+	unsigned long run;	/* the run holding @byte */
+};
+
+static void iopt_area_walk_start(struct iopt_area_walk *walk,
+				 struct iopt_area *area)
 {
-	struct iopt_pages *pages = area->pages;
-	unsigned long length = iopt_area_length(area);
-	/* The byte of the memory to map next. */
-	unsigned long byte = area->page_offset;
-	unsigned long done = 0, chunk, run_end, i;
+	walk->pages = area->pages;
+	walk->byte = area->page_offset;
+	walk->left = iopt_area_length(area);
+	walk->run = iopt_pages_find_run(walk->pages,
+					walk->byte >> PAGE_SHIFT);
+}
+
+/*
+ * The next piece of physically contiguous memory, of at most @max bytes
+ * (a power of two): its first page and its offset in it.  Returns the
+ * length of the piece, or 0 at the end of the area.
+ */
+static unsigned long iopt_area_walk_next(struct iopt_area_walk *walk,
+					 unsigned long max,
+					 struct page **page,
+					 unsigned int *offset)
+{
 	struct iopt_run *run;
-	phys_addr_t phys;
+	unsigned long run_end, len;
+
+	if (!walk->left)
+		return 0;
+	run = &walk->pages->runs[walk->run];
+	run_end = iopt_run_end(walk->pages, walk->run) << PAGE_SHIFT;
+	*page = pfn_to_page(run->pfn + (walk->byte >> PAGE_SHIFT) -
+			    run->index);
+	*offset = offset_in_page(walk->byte);
+	/* Up to the next multiple of @max, so that pieces stay aligned. */
+	len = min3(run_end - walk->byte, walk->left,
+		   max - (walk->byte & (max - 1)));
+	walk->byte += len;
+	walk->left -= len;
+	if (walk->byte == run_end)
+		walk->run++;
+	return len;
+}
+
+/*
+ * Map @area into @domain page by page (IOMMU_OPTION_HUGE_PAGES off): no
+ * IOMMU page larger than PAGE_SIZE.
+ */
+static int iopt_area_map_domain_pages(struct iopt_area *area,
+				      struct iommu_domain *domain)
+{
+	unsigned long done = 0, len;
+	struct iopt_area_walk walk;
+	unsigned int offset;
+	struct page *page;
 	int rc;
 
-	i = iopt_pages_find_run(pages, byte >> PAGE_SHIFT);
-	while (done < length) {
-		run = &pages->runs[i];
-		run_end = iopt_run_end(pages, i) << PAGE_SHIFT;
-		phys = PFN_PHYS(run->pfn + (byte >> PAGE_SHIFT) - run->index) +
-		       offset_in_page(byte);
-		chunk = min(run_end - byte, length - done);
-		if (iopt->disable_large_pages)
-			chunk = min(chunk, PAGE_SIZE - offset_in_page(byte));
+	iopt_area_walk_start(&walk, area);
+	while ((len = iopt_area_walk_next(&walk, PAGE_SIZE, &page, &offset))) {
 		if (iommufd_should_fail())
 			rc = -ENOMEM;
 		else
-			rc = iommu_map(domain, area->node.start + done, phys,
-				       chunk, area->iommu_prot);
+			rc = iommu_map(domain, area->node.start + done,
+				       page_to_phys(page) + offset, len,
+				       area->iommu_prot);
 		if (rc) {
 			if (done)
 				iopt_area_unmap_domain(area, domain, done);
 			return rc;
 		}
-		done += chunk;
-		byte += chunk;
-		if (byte == run_end)
-			i++;
+		done += len;
 	}
 	return 0;
+}
+
+/*
+ * Map @area into @domain: its runs of physically contiguous pages go to
+ * iommu_map_sg() a page of scatterlist entries at a time, which maps each
+ * run with the largest IOMMU pages it allows and syncs the IOTLB once.
+ */
+static int iopt_area_map_domain(struct io_pagetable *iopt,
+				struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	unsigned long done = 0, batch, len, ents;
+	struct iopt_area_walk walk;
+	struct scatterlist *sgl;
+	unsigned int offset, n;
+	struct page *page;
+	ssize_t mapped;
+	int rc = 0;
+
+	if (iopt->disable_large_pages)
+		return iopt_area_map_domain_pages(area, domain);
+
+	/* The pieces: no more than one a run and one a IOPT_MAP_SG_MAX. */
+	ents = min(IOPT_MAP_SG_ENTS, area->pages->nr_runs +
+	       iopt_area_length(area) / IOPT_MAP_SG_MAX);
+	sgl = kmalloc_array(ents, sizeof(*sgl), GFP_KERNEL);
+	if (!sgl)
+		return -ENOMEM;
+	iopt_area_walk_start(&walk, area);
+	while (walk.left) {
+		sg_init_table(sgl, ents);
+		n = 0;
+		batch = 0;
+		while (n < ents &&
+		       (len = iopt_area_walk_next(&walk, IOPT_MAP_SG_MAX,
+						  &page, &offset))) {
+			sg_set_page(&sgl[n++], page, len, offset);
+			batch += len;
+		}
+		sg_mark_end(&sgl[n - 1]);
+		if (iommufd_should_fail())
+			mapped = -ENOMEM;
+		else
+			mapped = iommu_map_sg(domain, area->node.start + done,
+					      sgl, n, area->iommu_prot);
+		if (mapped < 0) {
+			rc = mapped;
+			if (done)
+				iopt_area_unmap_domain(area, domain, done);
+			break;
+		}
+		/* iommu_map_sg() maps all or nothing. */
+		WARN_ON(mapped != batch);
+		done += batch;
+	}
+	kfree(sgl);
+	return rc;
 }
 
 /* Map a new area into every domain, or into none. */

@@ -41,6 +41,7 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
+#include "../kselftest.h"
 #include "vfio_util.h"
 
 #define SZ_4K		0x1000ULL
@@ -222,9 +223,10 @@ static const char *const prof_funcs[] = {
 	"vfio_dma_do_map", "vfio_dma_do_unmap",
 	"pin_user_pages_fast", "pin_user_pages_remote",
 	"unpin_user_page_range_dirty_lock", "unpin_user_pages_dirty_lock",
-	"iommu_map", "iommu_unmap", "iommu_unmap_fast",
+	"iommu_map", "iommu_map_sg", "iommu_unmap", "iommu_unmap_fast",
 };
-#define NR_PROF		(sizeof(prof_funcs) / sizeof(prof_funcs[0]))
+
+#define NR_PROF		ARRAY_SIZE(prof_funcs)
 /* trace_stat shows this much of a function's name. */
 #define PROF_NAME_LEN	30
 
@@ -869,9 +871,7 @@ int main(int argc, char **argv)
 	}
 	if (prof_out) {
 		fclose(prof_out);
-		diag("where the time goes, from the ftrace function profiler in "
-		     "the counting round: calls and ms of each function, its "
-		     "callees and the profiler's overhead included");
+		diag("where the time goes, ftrace function profiler in the counting round: calls and ms, callees and profiler overhead included");
 		fputs(prof_text, stdout);
 		free(prof_text);
 	}
