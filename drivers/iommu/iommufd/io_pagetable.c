@@ -178,7 +178,7 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 	if (iopt->disable_large_pages)
 		return iopt_area_map_domain_pages(area, domain);
 
-	/* The pieces: no more than one a run and one a IOPT_MAP_SG_MAX. */
+	/* Pieces: at most one a run, plus one for each IOPT_MAP_SG_MAX. */
 	ents = min(IOPT_MAP_SG_ENTS, area->pages->nr_runs +
 	       iopt_area_length(area) / IOPT_MAP_SG_MAX);
 	sgl = kmalloc_array(ents, sizeof(*sgl), GFP_KERNEL);

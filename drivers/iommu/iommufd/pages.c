@@ -172,6 +172,8 @@ err_unpin:
 	iopt_pages_unpin(pages, done, false);
 	kvfree(pages->runs);
 	pages->runs = NULL;
+	pages->nr_runs = 0;
+	pages->max_runs = 0;
 	kfree(pinned);
 	return rc;
 }

@@ -871,7 +871,8 @@ int main(int argc, char **argv)
 	}
 	if (prof_out) {
 		fclose(prof_out);
-		diag("where the time goes, ftrace function profiler in the counting round: calls and ms, callees and profiler overhead included");
+		diag("where the time goes (ftrace function profiler, counting round):");
+		diag("calls and ms of each function, callees and overhead included");
 		fputs(prof_text, stdout);
 		free(prof_text);
 	}
