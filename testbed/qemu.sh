@@ -43,10 +43,11 @@ mkdir -p "$out/share"
 
 case $iommu in
 intel) iommu_dev=(-device intel-iommu,intremap=on,caching-mode=on) ;;
-# x86 has no interrupt remapping with virtio-iommu: VFIO must be told to
-# accept that.
+# x86 has no interrupt remapping with virtio-iommu: VFIO's type1 and
+# iommufd must be told to accept that.
 virtio) iommu_dev=(-device virtio-iommu-pci,addr=0x3)
-	extra_append+=" vfio_iommu_type1.allow_unsafe_interrupts=1" ;;
+	extra_append+=" vfio_iommu_type1.allow_unsafe_interrupts=1"
+	extra_append+=" iommufd.allow_unsafe_interrupts=1" ;;
 *) echo "qemu.sh: IOMMU must be intel or virtio" >&2; exit 2 ;;
 esac
 
