@@ -510,6 +510,37 @@ struct result {
 };
 
 /*
+ * Map (@map) or unmap once: timed into this round of @r, or, with @count,
+ * with its iommu calls counted and profiled instead.  Returns 0, or not
+ * and says why in @r.
+ */
+static int measure(struct path_ctx *p, struct buffer *b, bool map,
+		   bool count, struct result *r)
+{
+	const char *event = map ? "map" : "unmap";
+	double t0, t1;
+	int ret;
+
+	if (count && count_start(event)) {
+		snprintf(r->why, sizeof(r->why),
+			 "cannot enable the iommu trace events");
+		return -1;
+	}
+	t0 = now_ms();
+	ret = map ? path_map(p, b) : path_unmap(p, b);
+	t1 = now_ms();
+	if (count)
+		count_stop(event, map ? &r->maps : &r->unmaps,
+			   map ? &r->prof_map : &r->prof_unmap);
+	else
+		(map ? r->map : r->unmap)[r->rounds] = t1 - t0;
+	if (ret)
+		snprintf(r->why, sizeof(r->why), "%s: %s", event,
+			 strerror(-ret));
+	return ret;
+}
+
+/*
  * One round of one path: set up, map (timed), check, unmap (timed), check
  * that the pins went, tear down.  With @count, the iommu calls are counted
  * instead of timed.
@@ -521,7 +552,6 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 	char *why = r->why;
 	long pin0, pin1, pin2, want;
 	struct path_ctx p;
-	double t0, t1;
 	bool ok = false;
 	int ret;
 
@@ -536,21 +566,8 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 		goto out;
 	}
 	pin0 = pinned_kb(path);
-	if (count && count_start("map")) {
-		snprintf(why, why_len, "cannot enable the iommu trace events");
+	if (measure(&p, b, true, count, r))
 		goto out;
-	}
-	t0 = now_ms();
-	ret = path_map(&p, b);
-	t1 = now_ms();
-	if (count)
-		count_stop("map", &r->maps, &r->prof_map);
-	else
-		r->map[r->rounds] = t1 - t0;
-	if (ret) {
-		snprintf(why, why_len, "map: %s", strerror(-ret));
-		goto out;
-	}
 	pin1 = pinned_kb(path);
 	/* A copy pins nothing: it shares the pins of its source. */
 	want = path == PATH_COPY ? 0 : (long)(b->size >> 10);
@@ -563,21 +580,8 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 		snprintf(why, why_len, "edu DMA through the IOVA missed the buffer");
 		goto out;
 	}
-	if (count && count_start("unmap")) {
-		snprintf(why, why_len, "cannot enable the iommu trace events");
+	if (measure(&p, b, false, count, r))
 		goto out;
-	}
-	t0 = now_ms();
-	ret = path_unmap(&p, b);
-	t1 = now_ms();
-	if (count)
-		count_stop("unmap", &r->unmaps, &r->prof_unmap);
-	else
-		r->unmap[r->rounds] = t1 - t0;
-	if (ret) {
-		snprintf(why, why_len, "unmap: %s", strerror(-ret));
-		goto out;
-	}
 	pin2 = pinned_kb(path);
 	if (pin2 != pin0) {
 		snprintf(why, why_len, "%ld kB still pinned after unmap",
