@@ -43,33 +43,6 @@ static int roundtrip(struct edu *edu, uint64_t iova, uint8_t *buf,
 	return memcmp(buf, buf + 4096, LEN) ? -EINVAL : 0;
 }
 
-/*
- * A DMA to RAM at @iova + 4096 is blocked: the IOMMU reports a fault for
- * the device and @dst keeps what it had.
- */
-static bool dma_blocked(struct edu *edu, uint64_t iova, uint8_t *dst)
-{
-	uint8_t sentinel[LEN];
-	struct kmsg_mark mark;
-	bool faulted;
-
-	memset(sentinel, 0xa5, LEN);
-	memcpy(dst, sentinel, LEN);
-	if (kmsg_mark(&mark))
-		return false;
-	if (edu_dma_to_ram(edu, iova + 4096, 0, LEN)) {
-		kmsg_close(&mark);
-		return false;
-	}
-	faulted = edu_fault_seen(&mark, edu->bdf);
-	kmsg_close(&mark);
-	if (!faulted)
-		fprintf(stderr, "# no IOMMU fault reported for %s\n", edu->bdf);
-	if (memcmp(sentinel, dst, LEN))
-		fprintf(stderr, "# the DMA reached memory\n");
-	return faulted && !memcmp(sentinel, dst, LEN);
-}
-
 FIXTURE(cdev) {
 	char bdf[BDF_LEN];
 	char old_driver[64];
@@ -146,7 +119,8 @@ TEST_F(cdev, dma_and_unmap)
 	ASSERT_EQ(0, iommufd_unmap(self->iommufd, self->ioas, IOVA, BUF_SIZE,
 				   &unmapped));
 	ASSERT_EQ(BUF_SIZE, unmapped);
-	EXPECT_TRUE(dma_blocked(&self->edu, IOVA, self->buf + 4096));
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&self->edu, IOVA + 4096,
+					   self->buf + 4096, LEN));
 }
 
 /*
@@ -195,7 +169,8 @@ TEST_F(cdev, detach)
 				 BUF_SIZE));
 	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x44));
 	ASSERT_EQ(0, vfio_cdev_detach(self->device));
-	EXPECT_TRUE(dma_blocked(&self->edu, IOVA, self->buf + 4096));
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&self->edu, IOVA + 4096,
+					   self->buf + 4096, LEN));
 	/* Detaching twice is harmless. */
 	ASSERT_EQ(0, vfio_cdev_detach(self->device));
 	ASSERT_EQ(0, vfio_cdev_attach(self->device, self->ioas, NULL));
@@ -437,7 +412,7 @@ TEST(group_with_iommufd)
 	ASSERT_EQ(0, iommufd_unmap(iommufd, vioas.ioas_id, IOVA, BUF_SIZE,
 				   &unmapped));
 	ASSERT_EQ(BUF_SIZE, unmapped);
-	EXPECT_TRUE(dma_blocked(&edu, IOVA, buf + 4096));
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&edu, IOVA + 4096, buf + 4096, LEN));
 
 	/* The container cannot go while a device is open. */
 	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));

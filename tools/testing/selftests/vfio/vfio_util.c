@@ -911,3 +911,50 @@ bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf)
 	log("IOMMU fault: %s", line);
 	return true;
 }
+
+/*
+ * A blocked DMA logs a fault once per access the device makes (the edu
+ * writes 4 bytes at a time), and IOMMU drivers ratelimit those messages:
+ * virtio-iommu prints 10 every 5 seconds and drops the rest silently.  A
+ * blocked DMA soon after another may therefore log nothing; it is repeated
+ * until a fault shows, for longer than one ratelimit interval.
+ */
+#define EDU_BLOCKED_TRIES	8
+
+/*
+ * Is a DMA of @len bytes from the edu's buffer to @iova blocked by the
+ * IOMMU?  @dst, the memory the IOVA was mapped to, is filled with a
+ * sentinel first: the DMA is blocked when the IOMMU driver logs a fault for
+ * the device and @dst still holds the sentinel after every try.
+ */
+bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
+			    uint32_t len)
+{
+	uint8_t sentinel[EDU_DMA_MAX];
+	struct kmsg_mark mark;
+	bool faulted = false;
+	int i;
+
+	if (len > sizeof(sentinel))
+		return false;
+	memset(sentinel, 0xa5, len);
+	memcpy(dst, sentinel, len);
+	for (i = 0; i < EDU_BLOCKED_TRIES && !faulted; i++) {
+		if (kmsg_mark(&mark))
+			return false;
+		if (edu_dma_to_ram(edu, iova, 0, len)) {
+			kmsg_close(&mark);
+			return false;
+		}
+		faulted = edu_fault_seen(&mark, edu->bdf);
+		kmsg_close(&mark);
+		if (memcmp(sentinel, dst, len)) {
+			log("the DMA to %#llx reached memory",
+			    (unsigned long long)iova);
+			return false;
+		}
+	}
+	if (!faulted)
+		log("no IOMMU fault reported for %s", edu->bdf);
+	return faulted;
+}

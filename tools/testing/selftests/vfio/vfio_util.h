@@ -175,5 +175,7 @@ void kmsg_close(struct kmsg_mark *mark);
 bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
 	       size_t len);
 bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf);
+bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
+			    uint32_t len);
 
 #endif
