@@ -317,6 +317,34 @@ out_unlock:
 }
 
 /*
+ * Detach @idev: its group's DMA is blocked once no device of it is
+ * attached.  Returns the page table left, on which the device's use is
+ * still held, or NULL when @idev was not attached.
+ */
+static struct iommufd_hw_pagetable *
+__iommufd_device_detach(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&igroup->lock);
+	hwpt = idev->hwpt;
+	if (WARN_ON(!hwpt)) {
+		mutex_unlock(&igroup->lock);
+		return NULL;
+	}
+	idev->hwpt = NULL;
+	list_del(&idev->group_item);
+	if (list_empty(&igroup->devices)) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+	mutex_unlock(&igroup->lock);
+	return hwpt;
+}
+
+/*
  * Attach or move (@do_attach) to an IOAS: to a page table the kernel made
  * for it before, if the device's IOMMU can use one, or else to a new one.
  */
@@ -329,6 +357,7 @@ static int iommufd_device_auto_get(struct iommufd_device *idev,
 						    struct iommufd_hw_pagetable **old))
 {
 	struct iommufd_hw_pagetable *hwpt;
+	bool immediate_attach;
 	int rc;
 
 	mutex_lock(&ioas->mutex);
@@ -347,20 +376,45 @@ static int iommufd_device_auto_get(struct iommufd_device *idev,
 			goto out_unlock;
 	}
 
+	/*
+	 * A new page table.  Many IOMMU drivers of this kernel (virtio-iommu,
+	 * arm-smmu) give a domain its page sizes and aperture only at its
+	 * first attach, and cannot map into it before: a plain attach attaches
+	 * the device to the empty domain first, which blocks its DMA as it was
+	 * blocked before, and fills it after.  A replace fills it first, so
+	 * that the group's DMA never meets an empty page table.
+	 */
+	immediate_attach = do_attach == iommufd_device_do_attach;
 	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
 		goto out_unlock;
 	}
 	hwpt->auto_domain = true;
+	if (!immediate_attach) {
+		rc = iommufd_hw_pagetable_fill(hwpt);
+		if (rc)
+			goto out_abort;
+	}
 	rc = do_attach(idev, hwpt, old);
-	if (rc) {
-		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
-		goto out_unlock;
+	if (rc)
+		goto out_abort;
+	if (immediate_attach) {
+		rc = iommufd_hw_pagetable_fill(hwpt);
+		if (rc)
+			goto out_detach;
 	}
 	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
 	iommufd_object_finalize(idev->ictx, &hwpt->obj);
 	*out = hwpt;
+	goto out_unlock;
+
+out_detach:
+	__iommufd_device_detach(idev);
+	/* The use the attach took: the page table's own one is left. */
+	refcount_dec(&hwpt->obj.users);
+out_abort:
+	iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return rc;
@@ -556,14 +610,17 @@ out_unlock:
  *	of the hardware page table attached
  *
  * The device's DMA goes from the old page table straight to the new one,
- * with no window in which it is blocked.  The devices of an IOMMU group
+ * with no window in which it is blocked: a new page table is filled
+ * before the group moves to it, which needs an IOMMU driver that can map
+ * into a domain before its first attach.  The devices of an IOMMU group
  * share one page table: the other attached devices of @idev's group move
  * with it.  For an IOAS, a page table the kernel made for it is used when
  * the device's IOMMU can, or a new one.
  *
  * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
- * the device is not attached, or the page table cannot serve a device of
- * its group; errors of the attach.  On failure nothing moves.
+ * the device is not attached, the page table cannot serve a device of
+ * its group, or a new one cannot be filled before it is attached; errors
+ * of the attach.  On failure nothing moves.
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
@@ -580,24 +637,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_hw_pagetable *hwpt = __iommufd_device_detach(idev);
 
-	mutex_lock(&igroup->lock);
-	hwpt = idev->hwpt;
-	if (WARN_ON(!hwpt)) {
-		mutex_unlock(&igroup->lock);
-		return;
-	}
-	idev->hwpt = NULL;
-	list_del(&idev->group_item);
-	if (list_empty(&igroup->devices)) {
-		iommu_detach_group(hwpt->domain, igroup->group);
-		igroup->hwpt = NULL;
-	}
-	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
-	mutex_unlock(&igroup->lock);
-
-	iommufd_hw_pagetable_put(idev, hwpt);
+	if (hwpt)
+		iommufd_hw_pagetable_put(idev, hwpt);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);

@@ -7,15 +7,19 @@
 #include "iommufd_private.h"
 
 /**
- * iommufd_hw_pagetable_alloc() - a new IOMMU domain mirroring an IOAS
+ * iommufd_hw_pagetable_alloc() - a new, empty IOMMU domain for an IOAS
  * @ictx: the iommufd
  * @ioas: the IOAS, held by the caller
  * @dev: a device whose IOMMU makes the domain
  *
- * The page table is not published: the caller finalizes or aborts it.
+ * The domain is made for @dev's IOMMU (iommu_paging_domain_alloc()): with
+ * most drivers it can be filled before a device is attached to it.  The
+ * page table is not published, and its domain maps nothing until
+ * iommufd_hw_pagetable_fill(): the caller fills, then finalizes it, or
+ * aborts it.
  *
- * Return: the page table, or an ERR_PTR: -ENOMEM, or an error of
- * iopt_table_add_domain() when the domain cannot hold the IOAS.
+ * Return: the page table, or an ERR_PTR: -ENOMEM, or an error of the
+ * IOMMU driver.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -30,24 +34,35 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		return hwpt;
 	INIT_LIST_HEAD(&hwpt->hwpt_item);
 
-	hwpt->domain = iommu_domain_alloc(dev->bus);
-	if (!hwpt->domain) {
-		rc = -ENOMEM;
-		goto out_abort;
+	hwpt->domain = iommu_paging_domain_alloc(dev);
+	if (IS_ERR(hwpt->domain)) {
+		rc = PTR_ERR(hwpt->domain);
+		iommufd_object_abort(ictx, &hwpt->obj);
+		return ERR_PTR(rc);
 	}
-	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
-	if (rc)
-		goto out_free_domain;
-
 	hwpt->ioas = ioas;
 	refcount_inc(&ioas->obj.users);
 	return hwpt;
+}
 
-out_free_domain:
-	iommu_domain_free(hwpt->domain);
-out_abort:
-	iommufd_object_abort(ictx, &hwpt->obj);
-	return ERR_PTR(rc);
+/**
+ * iommufd_hw_pagetable_fill() - make a page table mirror its IOAS
+ * @hwpt: a page table from iommufd_hw_pagetable_alloc(), not filled yet
+ *
+ * Maps every mapping of the IOAS into the domain; from then on the domain
+ * follows the IOAS's maps and unmaps until the page table is destroyed.
+ *
+ * Return: 0, or an error of iopt_table_add_domain(), after which the
+ * domain maps nothing.
+ */
+int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt)
+{
+	int rc;
+
+	rc = iopt_table_add_domain(&hwpt->ioas->iopt, hwpt->domain);
+	if (!rc)
+		hwpt->filled = true;
+	return rc;
 }
 
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
@@ -67,7 +82,8 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 		mutex_unlock(&ioas->mutex);
 	}
 
-	iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
+	if (hwpt->filled)
+		iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
 	iommu_domain_free(hwpt->domain);
 	refcount_dec(&ioas->obj.users);
 }

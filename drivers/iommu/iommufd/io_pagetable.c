@@ -931,6 +931,10 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	u32 index;
 	int rc;
 
+	/* A domain its driver has not set up yet has no page sizes. */
+	if (!domain->pgsize_bitmap)
+		return -EINVAL;
+
 	down_write(&iopt->iova_rwsem);
 	align = iopt_domain_alignment(iopt, domain);
 	if (align > PAGE_SIZE) {

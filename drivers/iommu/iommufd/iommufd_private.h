@@ -179,6 +179,8 @@ void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
  * @domain: the IOMMU domain
  * @auto_domain: made by the kernel for an attach to the IOAS; destroyed
  *	with the last device detached from it
+ * @filled: the domain holds the IOAS's mappings and follows its changes
+ *	(iommufd_hw_pagetable_fill())
  * @enforce_cache_coherency: the domain enforces cache coherency, so only
  *	devices whose IOMMU can enforce it may attach
  * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
@@ -190,6 +192,7 @@ struct iommufd_hw_pagetable {
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
 	bool auto_domain;
+	bool filled;
 	bool enforce_cache_coherency;
 	struct list_head hwpt_item;
 };
@@ -199,6 +202,7 @@ static_assert(offsetof(struct iommufd_hw_pagetable, obj) == 0);
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct device *dev);
+int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 
 /**

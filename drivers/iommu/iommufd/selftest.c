@@ -75,13 +75,21 @@ static struct mock_iommu mock_iommus[MOCK_IOMMU_NUM];
  * meanwhile report that their IOMMU cannot enforce cache coherency.
  */
 static bool mock_dev_noncoherent;
+/*
+ * Set through debugfs iommufd/mock_domain_late_setup: mock domains made
+ * meanwhile get their aperture only at their first attach and refuse maps
+ * until then, as the domains of several IOMMU drivers of this kernel do.
+ */
+static bool mock_domain_late_setup;
 static struct dentry *iommufd_debugfs_dir;
 
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray pfns;
 	enum mock_iommu_kind kind;
-	/* Protects the two below. */
+	/* Maps are refused until the first attach sets the aperture. */
+	bool set_up;
+	/* Protects the two below, and the first setting of @set_up. */
 	spinlock_t lock;
 	/* Cache coherency enforced; a device that cannot is refused. */
 	bool enforce_cc;
@@ -114,6 +122,15 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 	return container_of(dev, struct mock_dev, dev);
 }
 
+/* At allocation, or at the first attach under the domain's lock. */
+static void mock_domain_set_up(struct mock_iommu_domain *mock)
+{
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	mock->domain.geometry.force_aperture = true;
+	WRITE_ONCE(mock->set_up, true);
+}
+
 static struct iommu_domain *mock_domain_alloc(unsigned int type,
 					      enum mock_iommu_kind kind)
 {
@@ -127,9 +144,8 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type,
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
 	if (!mock)
 		return NULL;
-	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
-	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
-	mock->domain.geometry.force_aperture = true;
+	if (!READ_ONCE(mock_domain_late_setup))
+		mock_domain_set_up(mock);
 	mock->domain.pgsize_bitmap = mock_iommus[kind].ops->pgsize_bitmap;
 	mock->kind = kind;
 	spin_lock_init(&mock->lock);
@@ -171,13 +187,16 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	mock = to_mock_domain(domain);
 	if (mock->kind != mdev->kind)
 		return -EINVAL;
-	if (!mdev->noncoherent)
-		return 0;
 	spin_lock(&mock->lock);
-	if (mock->enforce_cc)
+	if (mdev->noncoherent && mock->enforce_cc) {
 		rc = -EINVAL;
-	else
+		goto out_unlock;
+	}
+	if (mdev->noncoherent)
 		mock->had_noncoherent = true;
+	if (!mock->set_up)
+		mock_domain_set_up(mock);
+out_unlock:
 	spin_unlock(&mock->lock);
 	return rc;
 }
@@ -192,6 +211,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	unsigned long flags = 0;
 	void *old;
 
+	if (!READ_ONCE(mock->set_up))
+		return -EINVAL;
 	if (prot & IOMMU_READ)
 		flags |= MOCK_PFN_READ;
 	if (prot & IOMMU_WRITE)
@@ -1001,6 +1022,8 @@ int __init iommufd_test_init(void)
 	iommufd_debugfs_dir = debugfs_create_dir("iommufd", NULL);
 	debugfs_create_bool("mock_dev_noncoherent", 0600, iommufd_debugfs_dir,
 			    &mock_dev_noncoherent);
+	debugfs_create_bool("mock_domain_late_setup", 0600, iommufd_debugfs_dir,
+			    &mock_domain_late_setup);
 
 	for (kind = 0; kind != MOCK_IOMMU_NUM; kind++) {
 		rc = mock_iommu_register(&mock_iommus[kind]);

@@ -975,12 +975,17 @@ FIXTURE_SETUP(mock)
 
 /* Mock devices made while it is set cannot enforce cache coherency. */
 #define MOCK_NONCOHERENT	"/sys/kernel/debug/iommufd/mock_dev_noncoherent"
+/*
+ * Mock domains made while it is set get their aperture at their first
+ * attach, and cannot map before.
+ */
+#define MOCK_LATE_SETUP	"/sys/kernel/debug/iommufd/mock_domain_late_setup"
 
-static int set_mock_noncoherent(bool on)
+static int set_mock_knob(const char *knob, bool on)
 {
 	int fd, rc;
 
-	fd = open(MOCK_NONCOHERENT, O_WRONLY);
+	fd = open(knob, O_WRONLY);
 	if (fd < 0)
 		return -1;
 	rc = write(fd, on ? "Y" : "N", 1) == 1 ? 0 : -1;
@@ -988,9 +993,15 @@ static int set_mock_noncoherent(bool on)
 	return rc;
 }
 
+static int set_mock_noncoherent(bool on)
+{
+	return set_mock_knob(MOCK_NONCOHERENT, on);
+}
+
 FIXTURE_TEARDOWN(mock)
 {
 	set_mock_noncoherent(false);
+	set_mock_knob(MOCK_LATE_SETUP, false);
 	close(self->fd);
 }
 
@@ -1276,6 +1287,74 @@ TEST_F(mock, noncoherent_separate_domain)
 	ASSERT_EQ(0, check_map(self->fd, c2_hwpt, iova, self->buf, MB));
 	/* Two mappings of one buffer in two IOASes: two pins per page. */
 	EXPECT_EQ(self->vmpin + 2 * MB / 1024, proc_status_kb("VmPin"));
+}
+
+/*
+ * A driver that sets a domain up only at its first attach, as several of
+ * this kernel do: an attach to an IOAS with mappings attaches the device
+ * first and fills the domain after.  A replace must fill a new domain
+ * before the group moves to it, which such a domain refuses: nothing
+ * moves then.
+ */
+TEST_F(mock, late_domain_setup)
+{
+	__u64 iova = MOCK_APERTURE_START, outside = MOCK_APERTURE_LAST + 1ULL;
+	__u32 ioas2, ioas3, stdev, hwpt, pt_id, num = 2;
+	__u64 alignment, unmapped;
+	struct iommu_iova_range r[2];
+
+	if (access(MOCK_LATE_SETUP, W_OK))
+		SKIP(return, "no %s (debugfs not mounted?)", MOCK_LATE_SETUP);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, MB, iova));
+	ASSERT_EQ(0, set_mock_knob(MOCK_LATE_SETUP, true));
+
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, &stdev, &hwpt, NULL));
+	ASSERT_EQ(0, check_map(self->fd, hwpt, iova, self->buf, MB));
+	/* The aperture, known since the attach, shapes the IOAS. */
+	ASSERT_EQ(0, iova_ranges(self->fd, ioas2, r, &num, &alignment));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(MOCK_APERTURE_START, r[0].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, r[0].last);
+	/* Later maps reach the domain as well. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf + MB / 2,
+				    MB / 2, iova + MB));
+	ASSERT_EQ(0, check_map(self->fd, hwpt, iova + MB, self->buf + MB / 2,
+			       MB / 2));
+
+	/*
+	 * A mapping outside the aperture: the fill fails after the attach,
+	 * which is undone; the IOAS keeps its mapping and nothing holds it.
+	 */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas3));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas3, self->buf, MB, outside));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, ioas3, NULL, NULL,
+					     NULL));
+	num = 2;
+	ASSERT_EQ(0, iova_ranges(self->fd, ioas3, r, &num, &alignment));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(0, r[0].start);
+
+	/* A replace to a new domain of that kind fails, and moves nothing. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas3, outside, MB, &unmapped));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas3, self->buf, MB, iova));
+	pt_id = ioas3;
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(self->fd, stdev, &pt_id));
+	EXPECT_EQ(ioas3, pt_id);
+	ASSERT_EQ(0, check_map(self->fd, hwpt, iova, self->buf, MB));
+	pt_id = ioas2;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, stdev, &pt_id));
+	EXPECT_EQ(hwpt, pt_id);
+	/* To a domain set up already, it moves. */
+	ASSERT_EQ(0, set_mock_knob(MOCK_LATE_SETUP, false));
+	pt_id = ioas3;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, stdev, &pt_id));
+	EXPECT_NE(hwpt, pt_id);
+	ASSERT_EQ(0, check_map(self->fd, pt_id, iova, self->buf, MB));
+
+	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
+	EXPECT_EQ(0, obj_destroy(self->fd, ioas3));
+	EXPECT_EQ(0, obj_destroy(self->fd, ioas2));
 }
 
 /* A device moves between IOASes with no detach between. */
