@@ -344,9 +344,29 @@ struct path_ctx {
 	bool edu_open;
 };
 
-static int path_open(struct path_ctx *p, enum path path)
+/*
+ * Open the cdev of @bdf into *@cdev, bind it to @iommufd and attach it to
+ * a new IOAS, *@ioas.  *@cdev is left for the caller to close.
+ */
+static int cdev_on_new_ioas(int iommufd, const char *bdf, int *cdev,
+			    uint32_t *ioas)
 {
 	uint32_t pt;
+	int ret;
+
+	*cdev = vfio_cdev_open(bdf);
+	if (*cdev < 0)
+		return *cdev;
+	ret = vfio_cdev_bind(*cdev, iommufd, NULL);
+	if (!ret)
+		ret = iommufd_ioas_alloc(iommufd, ioas);
+	if (!ret)
+		ret = vfio_cdev_attach(*cdev, *ioas, &pt);
+	return ret;
+}
+
+static int path_open(struct path_ctx *p, enum path path)
+{
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -368,14 +388,7 @@ static int path_open(struct path_ctx *p, enum path path)
 	p->iommufd = iommufd_open();
 	if (p->iommufd < 0)
 		return p->iommufd;
-	p->cdev = vfio_cdev_open(edu_bdf);
-	if (p->cdev < 0)
-		return p->cdev;
-	ret = vfio_cdev_bind(p->cdev, p->iommufd, NULL);
-	if (!ret)
-		ret = iommufd_ioas_alloc(p->iommufd, &p->ioas);
-	if (!ret)
-		ret = vfio_cdev_attach(p->cdev, p->ioas, &pt);
+	ret = cdev_on_new_ioas(p->iommufd, edu_bdf, &p->cdev, &p->ioas);
 	if (ret)
 		return ret;
 	if (path == PATH_IOMMUFD) {
@@ -383,14 +396,7 @@ static int path_open(struct path_ctx *p, enum path path)
 		p->edu_open = !ret;
 		return ret;
 	}
-	p->cdev2 = vfio_cdev_open(edu2_bdf);
-	if (p->cdev2 < 0)
-		return p->cdev2;
-	ret = vfio_cdev_bind(p->cdev2, p->iommufd, NULL);
-	if (!ret)
-		ret = iommufd_ioas_alloc(p->iommufd, &p->ioas2);
-	if (!ret)
-		ret = vfio_cdev_attach(p->cdev2, p->ioas2, &pt);
+	ret = cdev_on_new_ioas(p->iommufd, edu2_bdf, &p->cdev2, &p->ioas2);
 	if (!ret)
 		ret = edu_open(&p->edu, p->cdev2, edu2_bdf);
 	p->edu_open = !ret;
