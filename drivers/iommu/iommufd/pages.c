@@ -101,13 +101,32 @@ static int iopt_pages_reserve_runs(struct iopt_pages *pages,
 	return 0;
 }
 
-/* Add the @n pages of @batch, pinned at page index @index, to the runs. */
+/*
+ * Whether the struct page of @pfn follows that of @pfn - 1 in the memory
+ * map: always, but where a SPARSEMEM map without VMEMMAP starts a new
+ * section (see nth_page()).
+ */
+static bool iopt_memmap_follows(unsigned long pfn)
+{
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)
+	return pfn & (PAGES_PER_SECTION - 1);
+#else
+	return true;
+#endif
+}
+
+/*
+ * Add the @n pages of @batch, pinned at page index @index, to the runs.
+ * Most pages extend the last run: those are found by comparing struct
+ * page pointers, which costs less than page_to_pfn() for every page.
+ */
 static void iopt_pages_add_runs(struct iopt_pages *pages,
 				struct page **batch, unsigned long index,
 				unsigned long n)
 {
 	bool extend = pages->nr_runs;
 	unsigned long i, pfn, next_pfn = 0;
+	struct page *next_page = NULL;
 	struct iopt_run *run;
 
 	if (extend) {
@@ -115,8 +134,14 @@ static void iopt_pages_add_runs(struct iopt_pages *pages,
 		next_pfn = run->pfn + (index - run->index);
 	}
 	for (i = 0; i < n; i++) {
-		pfn = page_to_pfn(batch[i]);
 		/* The page after the last one extends its run. */
+		if (batch[i] == next_page && iopt_memmap_follows(next_pfn)) {
+			next_pfn++;
+			next_page++;
+			continue;
+		}
+		pfn = page_to_pfn(batch[i]);
+		next_page = batch[i] + 1;
 		if (extend && pfn == next_pfn) {
 			next_pfn++;
 			continue;
