@@ -1519,6 +1519,73 @@ TEST_F(mock, fragmented_memory)
 	ASSERT_EQ(0, munmap(buf, len));
 }
 
+/*
+ * The pages of @buf that follow a physically contiguous page across a
+ * section of the kernel's memory map (128 MiB on x86-64), read from
+ * /proc/self/pagemap: 0 where that cannot be known.
+ */
+static unsigned long section_crossings(void *buf, size_t len)
+{
+#ifdef __x86_64__
+	const uint64_t pfn_mask = (1ULL << 55) - 1, section_pages = 1 << 15;
+	uint64_t *ent, prev = 0;
+	size_t i, n = len / PAGE_SIZE;
+	unsigned long crossings = 0;
+	int fd;
+
+	ent = calloc(n, sizeof(*ent));
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (!ent || fd < 0 ||
+	    pread(fd, ent, n * sizeof(*ent),
+		  (uintptr_t)buf / PAGE_SIZE * sizeof(*ent)) !=
+		    (ssize_t)(n * sizeof(*ent)))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t pfn = ent[i] & pfn_mask;
+
+		if (i && pfn && pfn == prev + 1 && !(pfn % section_pages))
+			crossings++;
+		prev = pfn;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(ent);
+	return crossings;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * 256 MiB of 4K pages, mostly physically contiguous in a fresh machine:
+ * runs that span hundreds of pin batches and, where the memory is
+ * contiguous across one, a section boundary of the memory map, past which
+ * the struct page of the next pfn need not be the next struct page.
+ * Every page must map to its own memory and be unpinned once.
+ */
+TEST_F(mock, large_memory)
+{
+	size_t len = 256 * MB, i;
+	__u64 iova = MOCK_APERTURE_START;
+	char *buf;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, madvise(buf, len, MADV_NOHUGEPAGE));
+	for (i = 0; i < len; i += PAGE_SIZE)
+		buf[i] = 1;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf, len, iova));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, buf, len));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 1));
+	TH_LOG("contiguous across a memory map section: %lu times",
+	       section_crossings(buf, len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, len, NULL));
+	ASSERT_EQ(0, check_refs(self->fd, buf, len, 0));
+	ASSERT_EQ(0, munmap(buf, len));
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {
