@@ -57,7 +57,7 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 void iommufd_access_destroy(struct iommufd_access *access);
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id);
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id);
-void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_detach(struct iommufd_access *access);
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags);

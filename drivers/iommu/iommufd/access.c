@@ -57,17 +57,21 @@ void iommufd_access_destroy(struct iommufd_access *access)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
+/* Take the access out of @ioas, where it has index @id. */
+static void iommufd_ioas_del_access(struct iommufd_ioas *ioas, u32 id)
+{
+	mutex_lock(&ioas->iopt.access_lock);
+	xa_erase(&ioas->iopt.accesses, id);
+	mutex_unlock(&ioas->iopt.access_lock);
+	refcount_dec(&ioas->obj.users);
+}
+
 static void __iommufd_access_detach(struct iommufd_access *access)
 {
-	struct iommufd_ioas *ioas = access->ioas;
-
 	lockdep_assert_held(&access->ioas_lock);
 
-	mutex_lock(&ioas->iopt.access_lock);
-	xa_erase(&ioas->iopt.accesses, access->iopt_access_id);
-	mutex_unlock(&ioas->iopt.access_lock);
+	iommufd_ioas_del_access(access->ioas, access->iopt_access_id);
 	access->ioas = NULL;
-	refcount_dec(&ioas->obj.users);
 }
 
 void iommufd_access_destroy_object(struct iommufd_object *obj)
@@ -76,15 +80,23 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_access, obj);
 
 	mutex_lock(&access->ioas_lock);
+	/* Pins left would keep their areas from ever being unmapped. */
+	WARN_ON(access->pinned);
 	if (access->ioas)
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
 	mutex_destroy(&access->ioas_lock);
 }
 
+/*
+ * Add the access to the IOAS @ioas_id.  Only on success are its @ioas and
+ * @iopt_access_id set: a replace still needs the old ones to leave the old
+ * IOAS.
+ */
 static int __iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
 	struct iommufd_ioas *ioas;
+	u32 id;
 	int rc;
 
 	lockdep_assert_held(&access->ioas_lock);
@@ -94,12 +106,13 @@ static int __iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 		return PTR_ERR(ioas);
 
 	mutex_lock(&ioas->iopt.access_lock);
-	rc = xa_alloc(&ioas->iopt.accesses, &access->iopt_access_id, access,
-		      xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	rc = xa_alloc(&ioas->iopt.accesses, &id, access, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&ioas->iopt.access_lock);
 	if (!rc) {
 		refcount_inc(&ioas->obj.users);
 		access->ioas = ioas;
+		access->iopt_access_id = id;
 	}
 	iommufd_put_object(access->ictx, &ioas->obj);
 	return rc;
@@ -139,6 +152,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
 	struct iommufd_ioas *old;
+	u32 old_id;
 	int rc;
 
 	mutex_lock(&access->ioas_lock);
@@ -156,45 +170,76 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		goto out_unlock;
 	}
 	/* Attach to the new IOAS first, so a failure changes nothing. */
+	old_id = access->iopt_access_id;
 	rc = __iommufd_access_attach(access, ioas_id);
-	if (rc) {
-		access->ioas = old;
-		goto out_unlock;
-	}
-	swap(access->ioas, old);
-	__iommufd_access_detach(access);
-	access->ioas = old;
+	if (!rc)
+		iommufd_ioas_del_access(old, old_id);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
+/*
+ * Have @access unpin everything it holds in @iopt: its unmap callback is
+ * called for each mapping with pins, with the mapping's own range, as an
+ * unmap of it would.  A single call for the whole space would need a
+ * length one more than the largest.
+ */
+static void iommufd_access_unpin_all(struct iommufd_access *access,
+				     struct io_pagetable *iopt)
+{
+	unsigned long cur = 0, start, last;
+
+	while (iopt_next_pinned_area(iopt, cur, &start, &last)) {
+		access->ops->unmap(access->data, start, last - start + 1);
+		if (last == ULONG_MAX)
+			break;
+		cur = last + 1;
+	}
+}
+
 /**
  * iommufd_access_detach - detach an access from its IOAS
  * @access: an attached access
  *
  * Whatever the access still has pinned is taken from it as an unmap of
- * the IOAS would: its unmap callback is called for the whole IOVA space,
- * while no new page can be pinned, and must unpin everything.
+ * the IOAS would: its unmap callback is called for each mapping it may
+ * hold pins in, while no new page can be pinned, and must unpin them.
+ *
+ * Context: Process context.  Takes and releases the access's ioas_lock;
+ * calls the unmap callback without it.  May sleep.
+ *
+ * Return: 0; -EINVAL when @access is not attached; -EBUSY, with a warning,
+ * when the callback left pages pinned: the access then stays attached, so
+ * that the pins still stop the IOAS from unmapping them.
  */
-void iommufd_access_detach(struct iommufd_access *access)
+int iommufd_access_detach(struct iommufd_access *access)
 {
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
 	mutex_lock(&access->ioas_lock);
-	if (WARN_ON(!access->ioas))
+	ioas = access->ioas;
+	if (WARN_ON(!ioas)) {
+		rc = -EINVAL;
 		goto out_unlock;
+	}
 	if (access->pinned) {
 		access->detaching = true;
 		mutex_unlock(&access->ioas_lock);
-		access->ops->unmap(access->data, 0, ULONG_MAX);
+		/* The caller keeps the access attached: @ioas stays. */
+		iommufd_access_unpin_all(access, &ioas->iopt);
 		mutex_lock(&access->ioas_lock);
 		access->detaching = false;
 	}
-	/* Pins left behind would stop the IOAS from unmapping them. */
-	if (!WARN_ON(access->pinned))
+	if (WARN_ON(access->pinned))
+		rc = -EBUSY;
+	else
 		__iommufd_access_detach(access);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 

@@ -112,8 +112,9 @@ static int iommufd_check_msi_isolation(struct device *dev)
  * device's DMA is blocked until it is attached, and no kernel driver that
  * uses the DMA API can probe a device of the group.
  *
- * Return: the bound device, or an ERR_PTR: -ENODEV when @dev has no IOMMU
- * group, -EPERM when its MSIs cannot be isolated, -EBUSY when its group is
+ * Return: the bound device, or an ERR_PTR: -EINVAL when @dev's IOMMU cannot
+ * make DMA cache coherent; -ENODEV when @dev has no IOMMU group, -EPERM
+ * when its MSIs cannot be isolated, -EBUSY when its group is
  * in use (the kernel log names the device and driver in the way).
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
@@ -123,6 +124,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	struct iommufd_group *igroup;
 	int rc;
 
+	/* Mappings are IOMMU_CACHE: the IOMMU must make DMA coherent. */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return ERR_PTR(-EINVAL);
 	rc = iommufd_check_msi_isolation(dev);
 	if (rc)
 		return ERR_PTR(rc);
@@ -229,7 +233,12 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	iommufd_put_group(idev->igroup);
 }
 
-/* Keep the device's reserved regions out of the IOAS. */
+/*
+ * Keep the device's reserved regions out of the IOAS.  A direct-mapped
+ * region the device can do without (IOMMU_RESV_DIRECT_RELAXABLE: the RMRR
+ * of a USB controller or of integrated graphics) is not reserved, as
+ * type1 does not reserve it: the user may map over it.
+ */
 static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 					  struct io_pagetable *iopt)
 {
@@ -239,6 +248,8 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 
 	iommu_get_resv_regions(idev->dev, &regions);
 	list_for_each_entry(resv, &regions, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
 		rc = iopt_reserve_iova(iopt, resv->start,
 				       resv->start + resv->length - 1, idev);
 		if (rc)
@@ -250,10 +261,55 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 	return rc;
 }
 
+/* Serializes the first MSI cookie of a page table's domain. */
+static DEFINE_MUTEX(iommufd_msi_cookie_lock);
+
+/*
+ * A device whose MSIs go through an IOVA window software manages
+ * (IOMMU_RESV_SW_MSI: an SMMU in front of a GICv3 ITS) needs its domain to
+ * map its MSI doorbell there, as dma-iommu does for the kernel: give the
+ * domain an MSI cookie at that window before the device is attached to
+ * it, as type1 does.  One cookie serves every device of the domain.  As
+ * with type1, the doorbell is mapped when the device's MSIs are set up:
+ * a device that moves to another domain with its MSIs enabled must have
+ * them set up again there.
+ */
+static int iommufd_device_setup_msi(struct iommufd_device *idev,
+				    struct iommufd_hw_pagetable *hwpt)
+{
+	phys_addr_t sw_msi_start = PHYS_ADDR_MAX;
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(idev->dev, &regions);
+	list_for_each_entry(resv, &regions, list) {
+		if (resv->type == IOMMU_RESV_SW_MSI) {
+			sw_msi_start = resv->start;
+			break;
+		}
+	}
+	iommu_put_resv_regions(idev->dev, &regions);
+	if (sw_msi_start == PHYS_ADDR_MAX)
+		return 0;
+
+	mutex_lock(&iommufd_msi_cookie_lock);
+	if (!hwpt->msi_cookie) {
+		rc = iommu_get_msi_cookie(hwpt->domain, sw_msi_start);
+		if (!rc)
+			hwpt->msi_cookie = true;
+	}
+	mutex_unlock(&iommufd_msi_cookie_lock);
+	return rc;
+}
+
 /*
  * A device whose IOMMU can enforce cache coherency gets a page table that
  * enforces it; one that cannot does not share such a page table, and gets
- * one of its own from the automatic attach instead.
+ * one of its own from the automatic attach instead.  Only a domain that
+ * maps nothing yet can be made to enforce it (6.1's intel-iommu sets the
+ * snoop bit only in PTEs it writes afterwards): a filled page table that
+ * does not enforce it is refused to a device that can.
  */
 static int iommufd_device_check_coherency(struct iommufd_device *idev,
 					  struct iommufd_hw_pagetable *hwpt)
@@ -265,8 +321,7 @@ static int iommufd_device_check_coherency(struct iommufd_device *idev,
 		return READ_ONCE(hwpt->enforce_cache_coherency) ? -EINVAL : 0;
 	if (READ_ONCE(hwpt->enforce_cache_coherency))
 		return 0;
-	/* Refused when a device attached already cannot enforce it. */
-	if (!ops->enforce_cache_coherency ||
+	if (hwpt->filled || !ops->enforce_cache_coherency ||
 	    !ops->enforce_cache_coherency(hwpt->domain))
 		return -EINVAL;
 	WRITE_ONCE(hwpt->enforce_cache_coherency, true);
@@ -292,6 +347,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 	rc = iommufd_device_check_coherency(idev, hwpt);
+	if (rc)
+		goto out_unlock;
+	rc = iommufd_device_setup_msi(idev, hwpt);
 	if (rc)
 		goto out_unlock;
 	rc = iommufd_device_reserve_regions(idev, iopt);
@@ -360,16 +418,31 @@ static int iommufd_device_auto_get(struct iommufd_device *idev,
 	bool immediate_attach;
 	int rc;
 
+again:
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
 		/* One being destroyed has no use left: leave it alone. */
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
 		rc = do_attach(idev, hwpt, old);
-		refcount_dec(&hwpt->obj.users);
 		if (!rc) {
+			/* The device holds its own use now. */
+			refcount_dec(&hwpt->obj.users);
 			*out = hwpt;
 			goto out_unlock;
+		}
+		/*
+		 * The trial's use may be the last one but the table's: its
+		 * devices left meanwhile.  Then dropping it destroys the
+		 * page table, which takes the IOAS's mutex: drop it
+		 * unlocked, and look again.
+		 */
+		if (!refcount_dec_not_one(&hwpt->obj.users)) {
+			mutex_unlock(&ioas->mutex);
+			iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
+			if (rc != -EINVAL && rc != -EMEDIUMTYPE)
+				return rc;
+			goto again;
 		}
 		/* An incompatible domain: try the next, or a new one. */
 		if (rc != -EINVAL && rc != -EMEDIUMTYPE)
@@ -420,26 +493,21 @@ out_unlock:
 	return rc;
 }
 
-/* Drop @idev's use of @hwpt; a page table the kernel made goes with it. */
+/*
+ * Drop @idev's use of @hwpt; a page table the kernel made goes with its
+ * last device.  Devices detaching at once decide in turn, under the object
+ * table's lock, so exactly one of them destroys it.  An attach looking for
+ * a page table on the IOAS's list meanwhile skips one with no use left.
+ */
 static void iommufd_hw_pagetable_put(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_ioas *ioas = hwpt->ioas;
+	lockdep_assert_not_held(&hwpt->ioas->mutex);
 
-	if (!hwpt->auto_domain) {
+	if (hwpt->auto_domain)
+		iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
+	else
 		refcount_dec(&hwpt->obj.users);
-		return;
-	}
-	/*
-	 * The last device of a page table the kernel made destroys it.  Off
-	 * the IOAS's list first, so that no attach picks it up meanwhile; an
-	 * attach by its ID keeps it, as it should.
-	 */
-	mutex_lock(&ioas->mutex);
-	if (refcount_read(&hwpt->obj.users) == 2)
-		list_del_init(&hwpt->hwpt_item);
-	mutex_unlock(&ioas->mutex);
-	iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
 }
 
 /*
@@ -567,6 +635,9 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 	}
 	list_for_each_entry(cur, &igroup->devices, group_item) {
 		rc = iommufd_device_check_coherency(cur, hwpt);
+		if (rc)
+			goto out_unlock;
+		rc = iommufd_device_setup_msi(cur, hwpt);
 		if (rc)
 			goto out_unlock;
 		num++;

@@ -13,13 +13,15 @@
  * @dev: a device whose IOMMU makes the domain
  *
  * The domain is made for @dev's IOMMU (iommu_paging_domain_alloc()): with
- * most drivers it can be filled before a device is attached to it.  The
- * page table is not published, and its domain maps nothing until
- * iommufd_hw_pagetable_fill(): the caller fills, then finalizes it, or
- * aborts it.
+ * most drivers it can be filled before a device is attached to it.  When
+ * @dev's IOMMU can enforce cache coherency, the domain enforces it from the
+ * start, before anything is mapped.  The page table is not published,
+ * and its domain maps nothing until iommufd_hw_pagetable_fill(): the
+ * caller fills, then finalizes it, or aborts it.
  *
- * Return: the page table, or an ERR_PTR: -ENOMEM, or an error of the
- * IOMMU driver.
+ * Return: the page table, or an ERR_PTR: -ENOMEM; -EINVAL when the domain
+ * refuses to enforce cache coherency for a device that can; or an error of
+ * the IOMMU driver.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -37,12 +39,31 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->domain = iommu_paging_domain_alloc(dev);
 	if (IS_ERR(hwpt->domain)) {
 		rc = PTR_ERR(hwpt->domain);
-		iommufd_object_abort(ictx, &hwpt->obj);
-		return ERR_PTR(rc);
+		goto err_abort;
+	}
+	/*
+	 * Enforce cache coherency now, while the domain is empty: 6.1's
+	 * intel-iommu sets the snoop bit only in the PTEs it writes after.
+	 */
+	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY)) {
+		const struct iommu_domain_ops *ops = hwpt->domain->ops;
+
+		if (!ops->enforce_cache_coherency ||
+		    !ops->enforce_cache_coherency(hwpt->domain)) {
+			rc = -EINVAL;
+			goto err_free;
+		}
+		hwpt->enforce_cache_coherency = true;
 	}
 	hwpt->ioas = ioas;
 	refcount_inc(&ioas->obj.users);
 	return hwpt;
+
+err_free:
+	iommu_domain_free(hwpt->domain);
+err_abort:
+	iommufd_object_abort(ictx, &hwpt->obj);
+	return ERR_PTR(rc);
 }
 
 /**

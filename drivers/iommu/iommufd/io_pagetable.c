@@ -581,38 +581,45 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	return rc;
 }
 
-/* Let accesses pin in the areas of [start, last] again. */
+/* Let accesses pin again in the areas of [start, last] @call marked. */
 static void iopt_clear_unmapping(struct io_pagetable *iopt,
-				 unsigned long start, unsigned long last)
+				 unsigned long start, unsigned long last,
+				 const void *call)
 {
 	struct iopt_area *area;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last))
-		area->unmapping = false;
+		if (area->unmapping == call)
+			area->unmapping = NULL;
 }
 
 /*
  * Remove every area inside [start, last], or none if an area crosses one of
  * the ends.  Returns -ENOENT when there is no area to remove.
+ *
+ * The accesses are told of each area they pin pages of, one area at a time
+ * and with its own range, so that a callback never gets a length that
+ * wraps (an unmap of the whole IOVA space).
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, unsigned long *unmapped)
 {
 	struct iopt_area *area, *next, *removed = NULL;
+	unsigned long area_start, area_length;
 	struct iommu_domain *domain;
 	unsigned long total = 0;
-	bool notified = false;
-	bool pinned = false;
 	unsigned long index;
+	/* Its address marks the areas this call tells the accesses of. */
+	u8 call = 0;
 
 again:
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
 		if (area->node.start < start || area->node.last > last) {
-			iopt_clear_unmapping(iopt, start, last);
+			iopt_clear_unmapping(iopt, start, last, &call);
 			up_write(&iopt->iova_rwsem);
 			return -ENOENT;
 		}
@@ -621,25 +628,23 @@ again:
 	     area = iopt_area_next(area, start, last)) {
 		if (!atomic_read(&area->num_accesses))
 			continue;
-		/* No new pins while the accesses are told to unpin. */
-		area->unmapping = true;
-		pinned = true;
-	}
-	if (pinned) {
-		up_write(&iopt->iova_rwsem);
 		/*
-		 * An access unpins when told; one that does not is a kernel
-		 * bug, and the mapping stays.
+		 * An access unpins when told, and cannot pin again in an
+		 * area being unmapped: pins left in an area this call told,
+		 * and no other call marked since, are a kernel bug, and the
+		 * mapping stays.
 		 */
-		if (WARN_ON(notified)) {
-			down_write(&iopt->iova_rwsem);
-			iopt_clear_unmapping(iopt, start, last);
+		if (WARN_ON(area->unmapping == &call)) {
+			iopt_clear_unmapping(iopt, start, last, &call);
 			up_write(&iopt->iova_rwsem);
 			return -EBUSY;
 		}
-		iommufd_access_notify_unmap(iopt, start, last - start + 1);
-		notified = true;
-		pinned = false;
+		/* No new pins while the accesses are told to unpin. */
+		area->unmapping = &call;
+		area_start = area->node.start;
+		area_length = iopt_area_length(area);
+		up_write(&iopt->iova_rwsem);
+		iommufd_access_notify_unmap(iopt, area_start, area_length);
 		goto again;
 	}
 	area = iopt_area_first(iopt, start, last);
@@ -1078,7 +1083,8 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, struct page **out_pages,
 			  bool write)
 {
-	unsigned long last = iova + length - 1, cur, offset;
+	unsigned long last = iova + length - 1, npages = length >> PAGE_SHIFT;
+	unsigned long cur, i, offset;
 	struct iopt_area *area;
 	int rc;
 
@@ -1098,15 +1104,16 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			goto out_unlock;
 		}
 	}
-	for (cur = iova; cur < last; cur += PAGE_SIZE) {
+	/* By page count: @last may be the last IOVA, where @cur would wrap. */
+	for (i = 0; i != npages; i++) {
+		cur = iova + i * PAGE_SIZE;
 		area = iopt_area_first(iopt, cur, cur);
-		*out_pages = iopt_area_page(area, cur, &offset);
+		out_pages[i] = iopt_area_page(area, cur, &offset);
 		/* Only possible where a sub-page mapping starts. */
 		if (offset) {
 			rc = -EINVAL;
 			goto out_unlock;
 		}
-		out_pages++;
 	}
 	for (area = iopt_area_first(iopt, iova, last); area;
 	     area = iopt_area_next(area, iova, last))
@@ -1114,6 +1121,35 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 out_unlock:
 	up_read(&iopt->iova_rwsem);
 	return rc;
+}
+
+/**
+ * iopt_next_pinned_area() - the next mapping accesses hold pins in
+ * @iopt: the table
+ * @start: the lowest IOVA to look at
+ * @area_start: returns the first IOVA of the mapping
+ * @area_last: returns its last IOVA
+ *
+ * Return: true when there is one at or after @start.
+ */
+bool iopt_next_pinned_area(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long *area_start, unsigned long *area_last)
+{
+	struct iopt_area *area;
+	bool found = false;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, start, ULONG_MAX); area;
+	     area = iopt_area_next(area, start, ULONG_MAX)) {
+		if (atomic_read(&area->num_accesses)) {
+			*area_start = area->node.start;
+			*area_last = area->node.last;
+			found = true;
+			break;
+		}
+	}
+	up_read(&iopt->iova_rwsem);
+	return found;
 }
 
 /**

@@ -81,8 +81,8 @@ static inline unsigned long iopt_run_end(struct iopt_pages *pages,
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @num_accesses: pin_pages calls of in-kernel accesses covering the area
  *	and not unpinned yet; the area cannot be unmapped until they are
- * @unmapping: an unmap is telling the accesses to unpin: no new pins;
- *	under io_pagetable::iova_rwsem
+ * @unmapping: the unmap call telling the accesses to unpin, or NULL; while
+ *	set, no new pins.  Under io_pagetable::iova_rwsem
  * @unmap_next: chains the areas one unmap took out of the table, so that
  *	their pages are released after io_pagetable::iova_rwsem is dropped
  *
@@ -95,7 +95,7 @@ struct iopt_area {
 	unsigned long page_offset;
 	int iommu_prot;
 	atomic_t num_accesses;
-	bool unmapping;
+	const void *unmapping;
 	struct iopt_area *unmap_next;
 };
 
@@ -175,6 +175,8 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			  bool write);
 void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
 			     unsigned long length);
+bool iopt_next_pinned_area(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long *area_start, unsigned long *area_last);
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   size_t length, bool write);
 int iopt_iova_ranges(struct io_pagetable *iopt,

@@ -176,9 +176,15 @@ out_free:
 	return rc;
 }
 
+/*
+ * Every mapping is cache coherent (IOMMU_CACHE), as type1's are: userspace
+ * has no way to flush CPU caches for a device, so only devices whose IOMMU
+ * can keep DMA coherent are bound (IOMMU_CAP_CACHE_COHERENCY).  Without the
+ * flag, io-pgtable-arm makes non-cacheable mappings.
+ */
 static int iommufd_map_prot(u32 flags)
 {
-	int prot = 0;
+	int prot = IOMMU_CACHE;
 
 	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
 		prot |= IOMMU_WRITE;
@@ -202,7 +208,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
-	if (!iommufd_map_prot(cmd->flags))
+	if (!(cmd->flags &
+	      (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)))
 		return -EINVAL;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
@@ -237,7 +244,8 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
 	    cmd->dst_iova >= ULONG_MAX)
 		return -EOVERFLOW;
-	if (!iommufd_map_prot(cmd->flags))
+	if (!(cmd->flags &
+	      (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)))
 		return -EINVAL;
 
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);

@@ -183,6 +183,8 @@ void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
  *	(iommufd_hw_pagetable_fill())
  * @enforce_cache_coherency: the domain enforces cache coherency, so only
  *	devices whose IOMMU can enforce it may attach
+ * @msi_cookie: the domain has an MSI cookie (iommu_get_msi_cookie()) for
+ *	devices with a software-managed MSI window
  * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
  *
  * Each device attached holds a long-term use of the page table.
@@ -194,6 +196,7 @@ struct iommufd_hw_pagetable {
 	bool auto_domain;
 	bool filled;
 	bool enforce_cache_coherency;
+	bool msi_cookie;
 	struct list_head hwpt_item;
 };
 

@@ -140,31 +140,51 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 		wake_up_all(&ictx->destroy_wait);
 }
 
+/* How __iommufd_object_remove() goes about it. */
+enum {
+	/* Wait for the system calls using the object: kernel callers only. */
+	REMOVE_WAIT_SHORTTERM = BIT(0),
+	/* The caller's use is dropped whether or not the object goes. */
+	REMOVE_PUT_USE = BIT(1),
+};
+
 /*
  * Destroy an object, found by @id, or @obj when it is given (the caller
  * then holds @held long-term uses of it).  Its long-term users must be the
- * table and the caller's @held, nothing else.  It is hidden from lookups
- * first, then system calls still using it are waited for; if one of them
- * made itself a long-term user meanwhile, it is published again and the
- * call fails with -EBUSY, leaving every use as it was.
+ * table and the caller's @held, nothing else.
+ *
+ * Userspace's destroy (no REMOVE_WAIT_SHORTTERM) fails with -EBUSY while a
+ * system call is using the object: such a call can last as long as the
+ * user likes (pinning memory behind a userfaultfd, say).  Kernel callers
+ * hide the object from lookups and wait for those calls; if one of them
+ * made itself a long-term user meanwhile, the object is published again
+ * and the call fails with -EBUSY.
+ *
+ * With REMOVE_PUT_USE, the caller's use is dropped under the table's lock
+ * in the same step as the decision, so that two users dropping their uses
+ * at once cannot both see the other's and leave the object behind.
  */
 static int __iommufd_object_remove(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj, u32 id,
-				   unsigned int held)
+				   unsigned int held, unsigned int flags)
 {
+	struct iommufd_object *put = flags & REMOVE_PUT_USE ? obj : NULL;
 	struct iommufd_object *found;
 	XA_STATE(xas, &ictx->objects, id);
+	int rc;
 
 	xa_lock(&ictx->objects);
 	found = xas_load(&xas);
 	if (!found || xa_is_zero(found) || (obj && found != obj)) {
-		xa_unlock(&ictx->objects);
-		return obj ? -EBUSY : -ENOENT;
+		rc = obj ? -EBUSY : -ENOENT;
+		goto out_unlock;
 	}
 	obj = found;
-	if (refcount_read(&obj->users) != 1 + held) {
-		xa_unlock(&ictx->objects);
-		return -EBUSY;
+	if (refcount_read(&obj->users) != 1 + held ||
+	    (!(flags & REMOVE_WAIT_SHORTTERM) &&
+	     refcount_read(&obj->shortterm_users) != 1)) {
+		rc = -EBUSY;
+		goto out_unlock;
 	}
 	xas_store(&xas, XA_ZERO_ENTRY);
 	xa_unlock(&ictx->objects);
@@ -172,24 +192,38 @@ static int __iommufd_object_remove(struct iommufd_ctx *ictx,
 	/*
 	 * Drop the count that stood for being published and wait for the
 	 * system calls still using the object; each ends in bounded time.
+	 * Without REMOVE_WAIT_SHORTTERM there are none: the count was 1 and
+	 * lookups no longer find the object.
 	 */
 	if (!refcount_dec_and_test(&obj->shortterm_users))
 		wait_event(ictx->destroy_wait,
 			   refcount_read(&obj->shortterm_users) == 0);
+
 	/*
 	 * Take the uses to zero in one step, so that a user that only takes
 	 * a use when there is one (refcount_inc_not_zero()) either keeps the
 	 * object or finds it gone.
 	 */
+	xa_lock(&ictx->objects);
 	if (atomic_cmpxchg(&obj->users.refs, 1 + held, 0) != 1 + held) {
 		refcount_set(&obj->shortterm_users, 1);
-		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
-		return -EBUSY;
+		/* The slot is reserved: storing into it allocates nothing. */
+		WARN_ON(xa_is_err(__xa_store(&ictx->objects, id, obj,
+					     GFP_ATOMIC)));
+		rc = -EBUSY;
+		goto out_unlock;
 	}
-	xa_erase(&ictx->objects, id);
+	__xa_erase(&ictx->objects, id);
+	xa_unlock(&ictx->objects);
 	iommufd_object_ops[obj->type].destroy(obj);
 	kfree(obj);
 	return 0;
+
+out_unlock:
+	if (put)
+		refcount_dec(&put->users);
+	xa_unlock(&ictx->objects);
+	return rc;
 }
 
 /*
@@ -200,18 +234,20 @@ static int __iommufd_object_remove(struct iommufd_ctx *ictx,
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj)
 {
-	WARN_ON(__iommufd_object_remove(ictx, obj, obj->id, 1));
+	WARN_ON(__iommufd_object_remove(ictx, obj, obj->id, 1,
+					REMOVE_WAIT_SHORTTERM));
 }
 
 /*
  * Drop the caller's long-term use of @obj, destroying the object if that
- * was the last one but the table's.
+ * was the last one but the table's.  Safe against other users dropping
+ * theirs at the same time: exactly one of them destroys it.
  */
 void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
 				struct iommufd_object *obj)
 {
-	if (__iommufd_object_remove(ictx, obj, obj->id, 1))
-		refcount_dec(&obj->users);
+	__iommufd_object_remove(ictx, obj, obj->id, 1,
+				REMOVE_WAIT_SHORTTERM | REMOVE_PUT_USE);
 }
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t length)
@@ -226,7 +262,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
-	return __iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
+	return __iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0, 0);
 }
 
 static int iommufd_option_rlimit_mode(struct iommu_option *cmd,

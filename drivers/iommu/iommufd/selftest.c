@@ -81,7 +81,26 @@ static bool mock_dev_noncoherent;
  * until then, as the domains of several IOMMU drivers of this kernel do.
  */
 static bool mock_domain_late_setup;
+/*
+ * Set through debugfs iommufd/mock_dev_resv_regions: mock devices made
+ * meanwhile report a software-managed MSI window (as an SMMU in front of a
+ * GICv3 ITS does) and a direct-mapped region they can do without (as the
+ * RMRR of a USB controller is), at the IOVAs of MOCK_SW_MSI_START and
+ * MOCK_RELAXABLE_START.  Such a device refuses to attach to a domain that
+ * has no MSI cookie: its MSIs would fault.
+ */
+static bool mock_dev_resv_regions;
+/*
+ * Set through debugfs iommufd/mock_dev_incoherent_dma: mock devices made
+ * meanwhile report that their IOMMU cannot make DMA cache coherent at all
+ * (no IOMMU_CAP_CACHE_COHERENCY), which iommufd refuses to bind.
+ */
+static bool mock_dev_incoherent_dma;
 static struct dentry *iommufd_debugfs_dir;
+
+#define MOCK_SW_MSI_START	0x8000000UL
+#define MOCK_RELAXABLE_START	0x9000000UL
+#define MOCK_RESV_LENGTH	0x100000UL
 
 struct mock_iommu_domain {
 	struct iommu_domain domain;
@@ -101,6 +120,15 @@ static struct iommu_domain mock_identity_domain = {
 	.type = IOMMU_DOMAIN_IDENTITY,
 };
 
+/*
+ * What an owned group is attached to while no page table is: a real
+ * blocking domain, as IOMMU drivers have, so that it never meets a mock
+ * device's checks of page tables.
+ */
+static struct iommu_domain mock_blocking_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+};
+
 static DEFINE_IDA(mock_dev_ida);
 
 struct mock_dev {
@@ -110,6 +138,8 @@ struct mock_dev {
 	/* MOCK_FLAGS_DEVICE_* */
 	u32 flags;
 	bool noncoherent;
+	bool resv_regions;
+	bool incoherent_dma;
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -138,6 +168,8 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type,
 
 	if (type == IOMMU_DOMAIN_IDENTITY)
 		return &mock_identity_domain;
+	if (type == IOMMU_DOMAIN_BLOCKED)
+		return &mock_blocking_domain;
 	if (type != IOMMU_DOMAIN_UNMANAGED)
 		return NULL;
 
@@ -167,7 +199,8 @@ static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_iommu_domain *mock;
 
-	if (domain == &mock_identity_domain)
+	if (domain == &mock_identity_domain ||
+	    domain == &mock_blocking_domain)
 		return;
 	mock = to_mock_domain(domain);
 	/* iommufd unmaps everything before it frees a domain. */
@@ -182,13 +215,15 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	struct mock_iommu_domain *mock;
 	int rc = 0;
 
-	if (domain == &mock_identity_domain)
+	if (domain == &mock_identity_domain ||
+	    domain == &mock_blocking_domain)
 		return 0;
 	mock = to_mock_domain(domain);
 	if (mock->kind != mdev->kind)
 		return -EINVAL;
 	spin_lock(&mock->lock);
-	if (mdev->noncoherent && mock->enforce_cc) {
+	if ((mdev->noncoherent && mock->enforce_cc) ||
+	    (mdev->resv_regions && !domain->iova_cookie)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -212,6 +247,9 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	void *old;
 
 	if (!READ_ONCE(mock->set_up))
+		return -EINVAL;
+	/* iommufd's mappings are all cache coherent, as type1's. */
+	if (WARN_ON_ONCE(!(prot & IOMMU_CACHE)))
 		return -EINVAL;
 	if (prot & IOMMU_READ)
 		flags |= MOCK_PFN_READ;
@@ -277,6 +315,12 @@ static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
 	bool enforced;
 
+	/*
+	 * As on 6.1's intel-iommu, only later PTEs would snoop: iommufd must
+	 * ask before it maps anything.
+	 */
+	if (WARN_ON_ONCE(!xa_empty(&mock->pfns)))
+		return false;
 	spin_lock(&mock->lock);
 	enforced = !mock->had_noncoherent;
 	mock->enforce_cc = enforced;
@@ -288,6 +332,7 @@ static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 {
 	switch (cap) {
 	case IOMMU_CAP_CACHE_COHERENCY:
+		return !to_mock_dev(dev)->incoherent_dma;
 	case IOMMU_CAP_INTR_REMAP:
 		return true;
 	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
@@ -305,6 +350,29 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 		if (dev->bus == &mock_iommus[kind].bus)
 			return &mock_iommus[kind].iommu;
 	return ERR_PTR(-ENODEV);
+}
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	static const enum iommu_resv_type types[] = {
+		IOMMU_RESV_SW_MSI, IOMMU_RESV_DIRECT_RELAXABLE,
+	};
+	static const unsigned long starts[] = {
+		MOCK_SW_MSI_START, MOCK_RELAXABLE_START,
+	};
+	struct iommu_resv_region *region;
+	unsigned int i;
+
+	if (!to_mock_dev(dev)->resv_regions)
+		return;
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		region = iommu_alloc_resv_region(starts[i], MOCK_RESV_LENGTH,
+						 IOMMU_READ | IOMMU_WRITE,
+						 types[i], GFP_KERNEL);
+		if (!region)
+			return;
+		list_add_tail(&region->list, head);
+	}
 }
 
 static int mock_def_domain_type(struct device *dev)
@@ -329,6 +397,7 @@ static const struct iommu_ops mock_plain_ops = {
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
+	.get_resv_regions = mock_get_resv_regions,
 	.def_domain_type = mock_def_domain_type,
 	.default_domain_ops = &mock_domain_ops,
 };
@@ -340,6 +409,7 @@ static const struct iommu_ops mock_huge_ops = {
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
+	.get_resv_regions = mock_get_resv_regions,
 	.def_domain_type = mock_def_domain_type,
 	.default_domain_ops = &mock_domain_ops,
 };
@@ -382,6 +452,8 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	mdev->kind = flags & MOCK_FLAGS_DEVICE_HUGE_IOVA ? MOCK_IOMMU_HUGE :
 							   MOCK_IOMMU_PLAIN;
 	mdev->noncoherent = READ_ONCE(mock_dev_noncoherent);
+	mdev->resv_regions = READ_ONCE(mock_dev_resv_regions);
+	mdev->incoherent_dma = READ_ONCE(mock_dev_incoherent_dma);
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &mock_iommus[mdev->kind].bus;
@@ -596,21 +668,37 @@ struct selftest_access_item {
 /* Largest ACCESS_RW: its bounce buffer is the caller's to pay for. */
 #define SELFTEST_ACCESS_RW_MAX	(16 * 1024 * 1024)
 
+/* Unpin and forget one item; under the access's lock. */
+static void selftest_access_item_unpin(struct selftest_access *staccess,
+				       struct selftest_access_item *item)
+{
+	lockdep_assert_held(&staccess->lock);
+
+	iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
+	list_del(&item->items_elm);
+	kfree(item);
+}
+
+/*
+ * Unpin what overlaps [iova, iova + length - 1], as a driver does.  Like
+ * mdma, i915 and vfio-ap, a length of 0 is nothing to unpin: iommufd must
+ * never hand out one that wrapped.
+ */
 static void selftest_access_unmap(void *data, unsigned long iova,
 				  unsigned long length)
 {
 	struct selftest_access *staccess = data;
 	struct selftest_access_item *item, *tmp;
-	unsigned long last = iova + length - 1;
+	unsigned long last;
 
+	if (!length)
+		return;
+	last = iova + length - 1;
 	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, tmp, &staccess->items, items_elm) {
 		if (item->iova > last || item->iova + item->length - 1 < iova)
 			continue;
-		iommufd_access_unpin_pages(staccess->access, item->iova,
-					   item->length);
-		list_del(&item->items_elm);
-		kfree(item);
+		selftest_access_item_unpin(staccess, item);
 	}
 	mutex_unlock(&staccess->lock);
 }
@@ -622,9 +710,13 @@ static const struct iommufd_access_ops selftest_access_ops = {
 static int selftest_access_release(struct inode *inode, struct file *filep)
 {
 	struct selftest_access *staccess = filep->private_data;
+	struct selftest_access_item *item, *tmp;
 
 	/* Unpins everything. */
-	selftest_access_unmap(staccess, 0, ULONG_MAX);
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, tmp, &staccess->items, items_elm)
+		selftest_access_item_unpin(staccess, item);
+	mutex_unlock(&staccess->lock);
 	iommufd_access_destroy(staccess->access);
 	iommufd_ctx_put(staccess->ictx);
 	mutex_destroy(&staccess->lock);
@@ -806,10 +898,7 @@ static int iommufd_test_access_item_destroy(int fd, unsigned int item_id)
 	list_for_each_entry(item, &staccess->items, items_elm) {
 		if (item->id != item_id)
 			continue;
-		iommufd_access_unpin_pages(staccess->access, item->iova,
-					   item->length);
-		list_del(&item->items_elm);
-		kfree(item);
+		selftest_access_item_unpin(staccess, item);
 		rc = 0;
 		break;
 	}
@@ -1022,6 +1111,10 @@ int __init iommufd_test_init(void)
 	iommufd_debugfs_dir = debugfs_create_dir("iommufd", NULL);
 	debugfs_create_bool("mock_dev_noncoherent", 0600, iommufd_debugfs_dir,
 			    &mock_dev_noncoherent);
+	debugfs_create_bool("mock_dev_resv_regions", 0600, iommufd_debugfs_dir,
+			    &mock_dev_resv_regions);
+	debugfs_create_bool("mock_dev_incoherent_dma", 0600,
+			    iommufd_debugfs_dir, &mock_dev_incoherent_dma);
 	debugfs_create_bool("mock_domain_late_setup", 0600, iommufd_debugfs_dir,
 			    &mock_domain_late_setup);
 

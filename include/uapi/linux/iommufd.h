@@ -63,7 +63,9 @@ enum {
  * @id: the ID of the object to destroy
  *
  * Destroys an object of the iommufd, of any type that userspace may destroy.
- * Fails with EBUSY while something else still uses the object.
+ * Fails with EBUSY while something else still uses the object: another
+ * object or a kernel user that depends on it, or another system call in
+ * progress on it (the destroy does not wait for that call to end).
  */
 struct iommu_destroy {
 	__u32 size;

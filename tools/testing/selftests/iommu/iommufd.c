@@ -998,8 +998,23 @@ static int set_mock_noncoherent(bool on)
 	return set_mock_knob(MOCK_NONCOHERENT, on);
 }
 
+/*
+ * Mock devices made while it is set report a software-managed MSI window
+ * and a relaxable direct-mapped region (MOCK_SW_MSI_START and
+ * MOCK_RELAXABLE_START of the mock driver, 1 MiB each), and refuse a
+ * domain with no MSI cookie.
+ */
+#define MOCK_RESV_REGIONS	"/sys/kernel/debug/iommufd/mock_dev_resv_regions"
+#define MOCK_SW_MSI_START	0x8000000UL
+#define MOCK_RELAXABLE_START	0x9000000UL
+
+/* Mock devices made while it is set lack IOMMU_CAP_CACHE_COHERENCY. */
+#define MOCK_INCOHERENT_DMA	"/sys/kernel/debug/iommufd/mock_dev_incoherent_dma"
+
 FIXTURE_TEARDOWN(mock)
 {
+	set_mock_knob(MOCK_INCOHERENT_DMA, false);
+	set_mock_knob(MOCK_RESV_REGIONS, false);
 	set_mock_noncoherent(false);
 	set_mock_knob(MOCK_LATE_SETUP, false);
 	close(self->fd);
@@ -1981,6 +1996,324 @@ TEST_F(mapping, top_of_iova_space)
 	EXPECT_EQ(UINT64_MAX - PAGE_SIZE + 1, iova);
 	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf, 1,
 				      &iova, MAP_RW));
+}
+
+/*
+ * An access moved to another IOAS leaves the old one under the index it
+ * had there, not under the one it got in the new IOAS: the old IOAS must
+ * forget it, and keep every other access it has.  Regression: the old
+ * IOAS kept the moved access (used after it was freed by the next unmap)
+ * and erased the entry of another live access, which was then never told
+ * to unpin.
+ */
+TEST_F(kaccess, replace_leaves_the_right_entry)
+{
+	__u64 iova = 0x100000, unmapped;
+	int other, third;
+	__u32 ioas2, item;
+
+	/* The fixture's access is entry 0 of the first IOAS, @other 1. */
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &other));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	/* Entry 0 of the second IOAS: the moved access gets entry 1 there. */
+	ASSERT_EQ(0, create_access(self->fd, ioas2, &third));
+	ASSERT_EQ(0, access_replace_ioas(self->fd, self->access_fd, ioas2));
+	ASSERT_EQ(0, close(self->access_fd));
+
+	/* @other still hears of unmaps in the first IOAS, and unpins. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PAGE_SIZE, iova));
+	ASSERT_EQ(0, access_pages(self->fd, other, iova, 2 * PAGE_SIZE,
+				  self->buf, 0, &item));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, 4 * PAGE_SIZE,
+				&unmapped));
+	EXPECT_EQ(4 * PAGE_SIZE, unmapped);
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, other, item));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+
+	/* Both IOASes let their accesses go, and then go themselves. */
+	ASSERT_EQ(0, close(other));
+	ASSERT_EQ(0, close(third));
+	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+	ASSERT_EQ(0, obj_destroy(self->fd, ioas2));
+	self->access_fd = open("/dev/null", O_RDONLY);
+}
+
+/*
+ * A pin of the last page of the IOVA space, where the end of the range is
+ * the last IOVA.  Regression: the page loop wrapped to IOVA 0, wrote past
+ * the page array for every page mapped from 0 on, and dereferenced NULL at
+ * the first IOVA not mapped.
+ */
+TEST_F(kaccess, pin_last_page)
+{
+	__u64 top = UINT64_MAX - PAGE_SIZE + 1, unmapped;
+	unsigned char tmp[16];
+	__u32 item;
+
+	/* Memory at IOVA 0 too: what a wrapped loop would walk into. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PAGE_SIZE, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 4 * PAGE_SIZE, PAGE_SIZE, top));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, top, PAGE_SIZE,
+				  self->buf + 4 * PAGE_SIZE,
+				  MOCK_FLAGS_ACCESS_WRITE, &item));
+	memset(self->buf + 5 * PAGE_SIZE - sizeof(tmp), 0x3c, sizeof(tmp));
+	ASSERT_EQ(0, access_rw(self->fd, self->access_fd,
+			       UINT64_MAX - sizeof(tmp) + 1, tmp, sizeof(tmp),
+			       0));
+	EXPECT_EQ(0x3c, tmp[sizeof(tmp) - 1]);
+	ASSERT_EQ(0, access_pages_destroy(self->fd, self->access_fd, item));
+
+	/* Pinned again, then taken back by the unmap of the last page. */
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, top, PAGE_SIZE,
+				  self->buf + 4 * PAGE_SIZE, 0, &item));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top, PAGE_SIZE,
+				&unmapped));
+	EXPECT_EQ(PAGE_SIZE, unmapped);
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
+						  item));
+
+	/* And by the close of the access. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 4 * PAGE_SIZE, PAGE_SIZE, top));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, top, PAGE_SIZE,
+				  self->buf + 4 * PAGE_SIZE, 0, &item));
+	ASSERT_EQ(0, close(self->access_fd));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(5 * PAGE_SIZE, unmapped);
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	self->access_fd = open("/dev/null", O_RDONLY);
+}
+
+/*
+ * Unmapping everything (IOVA 0, length UINT64_MAX) with pages pinned: the
+ * access is told of each mapping with its own range.  The test access,
+ * like mdma, i915 and vfio-ap, does nothing for a length of 0.
+ * Regression: the callback got the length of the whole space, which wraps
+ * to 0; the pins stayed, and the unmap warned and failed with EBUSY.
+ */
+TEST_F(kaccess, unmap_all_with_pins)
+{
+	__u64 top = UINT64_MAX - PAGE_SIZE + 1, unmapped;
+	__u32 item, item2;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PAGE_SIZE, 0x100000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 4 * PAGE_SIZE, PAGE_SIZE, top));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, 0x101000,
+				  2 * PAGE_SIZE, self->buf + PAGE_SIZE, 0,
+				  &item));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, top, PAGE_SIZE,
+				  self->buf + 4 * PAGE_SIZE, 0, &item2));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(5 * PAGE_SIZE, unmapped);
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
+						  item));
+	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
+						  item2));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+struct detach_race {
+	int fd;
+	__u32 stdev_id;
+	pthread_barrier_t *barrier;
+	int rc;
+};
+
+static void *detach_race_thread(void *arg)
+{
+	struct detach_race *d = arg;
+
+	pthread_barrier_wait(d->barrier);
+	d->rc = obj_destroy(d->fd, d->stdev_id);
+	return NULL;
+}
+
+/*
+ * Two devices leave the page table the kernel made for them at the same
+ * moment: exactly one of them destroys it, every time.  Regression: both
+ * saw the other's use and backed off, leaving the page table behind with
+ * no device, and the IOAS busy (EBUSY) until the iommufd was closed.
+ */
+TEST_F(mock, concurrent_detach_frees_shared_domain)
+{
+	struct detach_race d[2] = {};
+	pthread_barrier_t barrier;
+	__u32 hwpt[2];
+	pthread_t t[2];
+	int round, i;
+
+	ASSERT_EQ(0, obj_destroy(self->fd, self->stdev_id));
+	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
+	for (round = 0; round < 300; round++) {
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id,
+						 &d[i].stdev_id, &hwpt[i],
+						 NULL));
+			d[i].fd = self->fd;
+			d[i].barrier = &barrier;
+		}
+		ASSERT_EQ(hwpt[0], hwpt[1]);
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_create(&t[i], NULL,
+						    detach_race_thread, &d[i]));
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+			ASSERT_EQ(0, d[i].rc);
+		}
+		/* Gone with its devices: its ID names nothing. */
+		errno = 0;
+		ASSERT_EQ(-1, obj_destroy(self->fd, hwpt[0]))
+			TH_LOG("round %d: page table left behind", round);
+		ASSERT_EQ(ENOENT, errno);
+	}
+	pthread_barrier_destroy(&barrier);
+	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+}
+
+struct blocked_map {
+	int fd;
+	__u32 ioas_id;
+	void *buf;
+	size_t length;
+	int rc;
+	int err;
+	atomic_bool done;
+};
+
+static void *blocked_map_thread(void *arg)
+{
+	struct blocked_map *m = arg;
+
+	m->rc = ioas_map_fixed(m->fd, m->ioas_id, m->buf, m->length,
+			       0x40000000);
+	m->err = errno;
+	atomic_store(&m->done, true);
+	return NULL;
+}
+
+/*
+ * IOMMU_DESTROY of an IOAS that another system call is using answers
+ * EBUSY at once, as mainline does, rather than waiting for that call:
+ * here a MAP of 1 GiB the kernel is still faulting in and pinning.  (A
+ * userfaultfd cannot hold a MAP: 6.1's long-term pinning does not wait
+ * for userfaults.)  Regression: the destroy slept, uninterruptibly, until
+ * the MAP ended, and then destroyed the IOAS.
+ */
+TEST_F(mapping, destroy_while_in_use)
+{
+	struct blocked_map map = { .fd = self->fd, .ioas_id = self->ioas_id,
+				   .length = 1UL << 30 };
+	bool map_was_running;
+	pthread_t t;
+	long rss;
+	int rc, err;
+
+	map.buf = mmap(NULL, map.length, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, map.buf);
+	/* 4K pages, each faulted in by the MAP: it takes a while. */
+	ASSERT_EQ(0, madvise(map.buf, map.length, MADV_NOHUGEPAGE));
+	rss = proc_status_kb("VmRSS");
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_map_thread, &map));
+	/* Inside the MAP once the buffer starts to be faulted in */
+	while (proc_status_kb("VmRSS") < rss + 16 * 1024 &&
+	       !atomic_load(&map.done))
+		usleep(1000);
+	rc = obj_destroy(self->fd, self->ioas_id);
+	err = errno;
+	map_was_running = !atomic_load(&map.done);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	/* A MAP that ended first would prove nothing either way. */
+	ASSERT_TRUE(map_was_running)
+		TH_LOG("the destroy did not answer before the MAP ended");
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(EBUSY, err);
+
+	/* The IOAS lived on: the MAP succeeded and the IOAS can go now. */
+	EXPECT_EQ(0, map.rc);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x40000000,
+				map.length, NULL));
+	EXPECT_EQ(0, obj_destroy(self->fd, self->ioas_id));
+	munmap(map.buf, map.length);
+}
+
+/*
+ * The reserved regions a device reports, as type1 and mainline treat
+ * them: a software-managed MSI window is reserved and its domain gets an
+ * MSI cookie before the device is attached (else its MSIs fault on an
+ * SMMU with a GICv3 ITS); a relaxable direct-mapped region is not
+ * reserved, so the user may map over it (USB and IGD assignment).
+ * Regressions: no cookie was set (the mock device refuses such a domain),
+ * and the map of guest RAM over a relaxable region failed (EADDRINUSE).
+ */
+TEST_F(mock, msi_window_and_relaxable_region)
+{
+	struct iommu_iova_range r[4];
+	__u32 stdev, hwpt, ioas2, pt_id, num = 4;
+	__u64 iova;
+
+	ASSERT_EQ(0, set_mock_knob(MOCK_RESV_REGIONS, true));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, &hwpt,
+				 NULL))
+		TH_LOG("mock device with an MSI window: %s", strerror(errno));
+	ASSERT_EQ(0, set_mock_knob(MOCK_RESV_REGIONS, false));
+
+	/* Only the MSI window is a hole in the usable IOVA space. */
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(MOCK_APERTURE_START, r[0].start);
+	EXPECT_EQ(MOCK_SW_MSI_START - 1, r[0].last);
+	EXPECT_EQ(MOCK_SW_MSI_START + MB, r[1].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, r[1].last);
+	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
+						self->buf, PAGE_SIZE,
+						MOCK_SW_MSI_START));
+	iova = MOCK_RELAXABLE_START;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, check_map(self->fd, hwpt, iova, self->buf, MB));
+
+	/* A replace gives the new domain a cookie before the move. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, MB, iova));
+	pt_id = ioas2;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, stdev, &pt_id));
+	EXPECT_NE(hwpt, pt_id);
+	ASSERT_EQ(0, check_map(self->fd, pt_id, iova, self->buf, MB));
+	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
+}
+
+/*
+ * Every mapping is IOMMU_CACHE, as type1's are (the mock domain refuses a
+ * map without it): a device whose IOMMU cannot make DMA cache coherent is
+ * refused at bind, with EINVAL as in mainline, and nothing is left behind.
+ * Regression: mappings lacked IOMMU_CACHE (io-pgtable-arm then makes them
+ * non-cacheable) and such a device was bound.
+ */
+TEST_F(mock, cache_coherent_mappings_only)
+{
+	__u64 iova = MOCK_APERTURE_START;
+	__u32 stdev;
+
+	/* The fixture's mock domain took the mapping: it had IOMMU_CACHE. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    iova));
+	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, self->buf, MB));
+
+	ASSERT_EQ(0, set_mock_knob(MOCK_INCOHERENT_DMA, true));
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, self->ioas_id, &stdev,
+					 NULL, NULL));
+	ASSERT_EQ(0, set_mock_knob(MOCK_INCOHERENT_DMA, false));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL,
+				 NULL));
+	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
 }
 
 TEST_HARNESS_MAIN
