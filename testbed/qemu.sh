@@ -14,6 +14,8 @@
 #     01:02.0      e1000 (bound to the e1000 driver at boot);
 #                  both in one IOMMU group, as they sit behind a PCI bridge.
 # With virtio-iommu the last two are 00:06.0 and 00:06.1 instead (below).
+#   00:07.0        NVMe controller (1b36:0010), an SR-IOV PF with one VF,
+#                  for the VF token checks; no driver binds it at boot.
 # DIR/share is shared with the guest over 9p, mounted at /host.
 #
 # Serial ports: ttyS0 is the console (kernel log, shell): DIR/console.log.
@@ -77,6 +79,8 @@ args=(-machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m 4G
 	"${iommu_dev[@]}"
 	-device edu,bus=pcie.0,addr=0x4,$edu_mask
 	"${shared_group[@]}"
+	-device nvme-subsys,id=nvmesubsys
+	-device nvme,bus=pcie.0,addr=0x7,serial=sriovpf,subsys=nvmesubsys,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1
 	-virtfs local,path="$out/share",mount_tag=host,security_model=none,id=host)
 tap=(-serial file:"$out/tap.log")
 

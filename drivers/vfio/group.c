@@ -386,9 +386,12 @@ static struct vfio_device *vfio_device_get_from_name(struct vfio_group *group,
  * transition here is 1->0.
  */
 /*
- * An iommufd in place of a container: the group's DMA is owned by the
- * iommufd, and its devices, as they are opened, are bound to it and
- * attached to the IOAS of its VFIO compatibility path.
+ * An iommufd in place of a container.  Unlike a container it claims
+ * nothing: each device of the group, as it is opened, is bound to the
+ * iommufd, which claims DMA ownership of that device (and so checks the
+ * group's viability) and attaches it to the IOAS of the VFIO compatibility
+ * path.  A group with an iommufd and no open device is owned by no one, so
+ * nothing is left to undo when its devices go away before the group file.
  */
 static int vfio_group_attach_iommufd(struct vfio_group *group,
 				     struct iommufd_ctx *iommufd)
@@ -399,18 +402,9 @@ static int vfio_group_attach_iommufd(struct vfio_group *group,
 
 	if (group->type == VFIO_NO_IOMMU)
 		return -EPERM;
-	if (group->type == VFIO_IOMMU) {
-		/* As for a container: the whole group, or EPERM. */
-		ret = iommu_group_claim_dma_owner(group->iommu_group, iommufd);
-		if (ret)
-			return ret;
-	}
 	ret = iommufd_vfio_compat_ioas_create(iommufd);
-	if (ret) {
-		if (group->type == VFIO_IOMMU)
-			iommu_group_release_dma_owner(group->iommu_group);
+	if (ret)
 		return ret;
-	}
 	iommufd_ctx_get(iommufd);
 	group->iommufd = iommufd;
 	group->container_users = 1;
@@ -422,8 +416,6 @@ static void vfio_group_detach_iommufd(struct vfio_group *group)
 	lockdep_assert_held(&group->group_lock);
 	WARN_ON(group->container_users != 1);
 
-	if (group->type == VFIO_IOMMU)
-		iommu_group_release_dma_owner(group->iommu_group);
 	iommufd_ctx_put(group->iommufd);
 	group->iommufd = NULL;
 	group->container_users = 0;

@@ -243,10 +243,10 @@ void vfio_iommufd_emulated_unbind(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (vdev->iommufd_attached) {
+	/* The access goes whatever the detach says. */
+	if (vdev->iommufd_attached)
 		iommufd_access_detach(vdev->iommufd_access);
-		vdev->iommufd_attached = false;
-	}
+	vdev->iommufd_attached = false;
 	iommufd_access_destroy(vdev->iommufd_access);
 	vdev->iommufd_access = NULL;
 }
@@ -286,8 +286,9 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_attach_ioas);
  * @vdev: the device
  *
  * Pages the device still has pinned are taken from it first: the driver's
- * dma_unmap callback is called for the whole IOVA space, as when its user
- * unmaps everything.
+ * dma_unmap callback is called for each mapping it may hold pins in, as
+ * when its user unmaps everything.  A driver that keeps pins anyway stays
+ * attached (with a warning).
  */
 void vfio_iommufd_emulated_detach_ioas(struct vfio_device *vdev)
 {
@@ -295,7 +296,8 @@ void vfio_iommufd_emulated_detach_ioas(struct vfio_device *vdev)
 
 	if (WARN_ON(!vdev->iommufd_access) || !vdev->iommufd_attached)
 		return;
-	iommufd_access_detach(vdev->iommufd_access);
-	vdev->iommufd_attached = false;
+	/* Refused when the driver kept pins: the device stays attached. */
+	if (!iommufd_access_detach(vdev->iommufd_access))
+		vdev->iommufd_attached = false;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_detach_ioas);

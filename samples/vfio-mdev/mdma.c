@@ -32,7 +32,11 @@
 #define MDMA_REG_COUNT		0x08
 /* u32, write only: a command below */
 #define MDMA_REG_COMMAND	0x0c
-#define  MDMA_CMD_PIN		1	/* pin COUNT pages at IOVA, for writing */
+/*
+ * pin COUNT pages from the page holding IOVA, for writing; IOVA need not be
+ * page aligned, as the data addresses vfio-ccw pins are not
+ */
+#define  MDMA_CMD_PIN		1
 #define  MDMA_CMD_UNPIN		2	/* unpin what PIN pinned */
 #define  MDMA_CMD_FILL		3	/* write COUNT bytes of PATTERN at IOVA */
 #define  MDMA_CMD_SUM		4	/* sum the COUNT bytes at IOVA into SUM */
@@ -62,7 +66,7 @@ struct mdma_state {
 	u32 pattern;
 	u32 unmaps;
 	u32 sum;
-	/* The range PIN pinned: pin_npage pages from pin_iova */
+	/* What PIN pinned: pin_npage pages from the page holding pin_iova */
 	u64 pin_iova;
 	u32 pin_npage;
 	struct page *pages[MDMA_MAX_PIN];
@@ -91,8 +95,7 @@ static int mdma_pin(struct mdma_state *mdma)
 
 	if (mdma->pin_npage)
 		return -EBUSY;
-	if (!mdma->count || mdma->count > MDMA_MAX_PIN ||
-	    !PAGE_ALIGNED(mdma->iova))
+	if (!mdma->count || mdma->count > MDMA_MAX_PIN)
 		return -EINVAL;
 	ret = vfio_pin_pages(&mdma->vdev, mdma->iova, mdma->count,
 			     IOMMU_READ | IOMMU_WRITE, mdma->pages);
@@ -161,15 +164,16 @@ static int mdma_command(struct mdma_state *mdma, u32 cmd)
 static void mdma_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct mdma_state *mdma = to_mdma(vdev);
-	u64 pin_last;
+	u64 pin_first, pin_last;
 
 	if (!length)
 		return;
 	mutex_lock(&mdma->lock);
-	pin_last = mdma->pin_iova + (u64)mdma->pin_npage * PAGE_SIZE - 1;
-	/* Overlap of [iova, iova + length - 1] and [pin_iova, pin_last] */
+	pin_first = ALIGN_DOWN(mdma->pin_iova, PAGE_SIZE);
+	pin_last = pin_first + (u64)mdma->pin_npage * PAGE_SIZE - 1;
+	/* Overlap of [iova, iova + length - 1] and [pin_first, pin_last] */
 	if (mdma->pin_npage && iova <= pin_last &&
-	    mdma->pin_iova <= iova + (length - 1)) {
+	    pin_first <= iova + (length - 1)) {
 		mdma_unpin(mdma);
 		mdma->unmaps++;
 	}

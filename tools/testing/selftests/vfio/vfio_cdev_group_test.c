@@ -382,4 +382,31 @@ TEST_F(bridge_cdev, hot_reset_group_path)
 	vfio_type1_close(v);
 }
 
+/*
+ * A failed BIND logs why, but a user who can open a cdev cannot flood the
+ * kernel log with it: the messages of a burst of failed claims are rate
+ * limited, a whole claim's report at a time.  Regression: every failed
+ * BIND logged one unlimited line per device of the group in the way.
+ */
+TEST_F(bridge_cdev, failed_binds_log_ratelimited)
+{
+	struct kmsg_mark mark;
+	int i, lines;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, kmsg_mark(&mark));
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(-EBUSY, vfio_cdev_bind(self->edu_dev, self->iommufd,
+						 NULL));
+	lines = kmsg_count(&mark, "cannot claim DMA ownership");
+	kmsg_close(&mark);
+	TH_LOG("%d lines for 50 failed binds", lines);
+	/* The first failures are reported, and naming the e1000. */
+	EXPECT_LE(1, lines);
+	EXPECT_GE(10, lines);
+	/* Let the limit pass, for the tests that look for the message. */
+	sleep(6);
+}
+
 TEST_HARNESS_MAIN

@@ -272,6 +272,7 @@ TEST_F(cdev, bad_input)
 TEST(cdev_bind_bad_input)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	uint8_t token[16] = { 0x12, 0x34 };
 	char bdf[BDF_LEN], old_driver[64];
 	int iommufd, device, other, group;
 	long vmpin = proc_status_kb("VmPin");
@@ -291,7 +292,21 @@ TEST(cdev_bind_bad_input)
 	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	EXPECT_EQ(EINVAL, errno);
 	bind.argsz = sizeof(bind);
-	bind.flags = 1;
+	bind.flags = 1 << 1;
+	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EINVAL, errno);
+	/* A VF token: the member must be there and readable... */
+	bind.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	bind.argsz = offsetof(struct vfio_device_bind_iommufd, token_uuid_ptr);
+	bind.token_uuid_ptr = (uintptr_t)token;
+	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EINVAL, errno);
+	bind.argsz = sizeof(bind);
+	bind.token_uuid_ptr = 0;
+	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EFAULT, errno);
+	/* ...and a device that is neither PF nor VF takes none. */
+	bind.token_uuid_ptr = (uintptr_t)token;
 	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	EXPECT_EQ(EINVAL, errno);
 	bind.flags = 0;
@@ -427,6 +442,157 @@ TEST(group_with_iommufd)
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
 	munmap(buf, BUF_SIZE);
 	pci_bind(bdf, old_driver[0] ? old_driver : NULL);
+}
+
+/*
+ * An iommufd set on a group claims nothing: the devices are claimed as
+ * they are opened, as mainline does.  So a group whose last device leaves
+ * vfio-pci while the group file is open with an iommufd keeps no owner,
+ * and the group file closes cleanly afterwards.  Regression: the group
+ * stayed DMA-owned by the iommufd until reboot (no container could take
+ * the group again), and closing the group file dereferenced NULL.
+ */
+TEST(group_with_iommufd_outlived_by_its_file)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char bdf[BDF_LEN], old_driver[64];
+	int iommufd, group, container, group2;
+
+	if (!need_config(_metadata, vfio_containers_configured(),
+			 "CONFIG_VFIO_CONTAINER"))
+		return;
+	if (!need(_metadata, !edu_find_alone(bdf),
+		  "edu alone in its IOMMU group"))
+		return;
+	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, sizeof(old_driver)));
+	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	group = vfio_group_open(bdf);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+
+	/* The group's only device leaves vfio-pci; the group file stays. */
+	ASSERT_EQ(0, pci_unbind(bdf));
+	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_GET_STATUS, &status));
+	EXPECT_EQ(ENODEV, errno);
+
+	/* Back on vfio-pci, a container can take the group. */
+	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	group2 = vfio_group_open(bdf);
+	ASSERT_LE(0, group2);
+	EXPECT_EQ(0, ioctl(group2, VFIO_GROUP_SET_CONTAINER, &container));
+	close(group2);
+	close(container);
+
+	/* The first group file closes without a splat. */
+	EXPECT_EQ(0, close(group));
+	close(iommufd);
+	pci_bind(bdf, old_driver[0] ? old_driver : NULL);
+}
+
+#define NVME_VENDOR	0x1b36
+#define NVME_DEVICE	0x0010
+#define VFIO_PCI_SRIOV	"/sys/module/vfio_pci/parameters/enable_sriov"
+
+/* Set the VF token of the PF open on @pf_dev. */
+static int set_vf_token(int pf_dev, const uint8_t *token)
+{
+	uint8_t buf[sizeof(struct vfio_device_feature) + 16];
+	struct vfio_device_feature *feature = (void *)buf;
+
+	feature->argsz = sizeof(buf);
+	feature->flags = VFIO_DEVICE_FEATURE_SET |
+			 VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+	memcpy(feature->data, token, 16);
+	return ioctl(pf_dev, VFIO_DEVICE_FEATURE, feature) ? -errno : 0;
+}
+
+static int bind_with_token(int device, int iommufd, const uint8_t *token)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.flags = token ? VFIO_DEVICE_BIND_FLAG_TOKEN : 0,
+		.iommufd = iommufd,
+		.token_uuid_ptr = (uintptr_t)token,
+	};
+
+	return ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+}
+
+/*
+ * The SR-IOV VF token on the cdev, as on the group path: a VF whose PF is
+ * bound to vfio-pci with a token set binds only with that token
+ * (VFIO_DEVICE_BIND_FLAG_TOKEN); the PF, while its VF is in use, only
+ * with it too.  Regression: BIND never looked at the token, so anyone who
+ * could open the VF's cdev used it without the PF owner's consent.
+ */
+TEST(cdev_vf_token)
+{
+	const uint8_t token[16] = { 0x7f, 0x3e, 0x11, 0x02, 0xa5 };
+	const uint8_t wrong[16] = { 0x7f, 0x3e, 0x11, 0x02, 0xa6 };
+	char pf[BDF_LEN], vf[BDF_LEN], pf_driver[64], path[256], link[256];
+	int iommufd, pf_dev, vf_dev, pf_dev2;
+	struct bdf_list nvme;
+	ssize_t n;
+
+	if (!need(_metadata, !pci_find(NVME_VENDOR, NVME_DEVICE, &nvme) &&
+		  nvme.n >= 1, "SR-IOV capable NVMe controller"))
+		return;
+	strcpy(pf, nvme.bdf[0]);
+	ASSERT_EQ(0, pci_driver_of(pf, pf_driver, sizeof(pf_driver)));
+	ASSERT_EQ(0, sysfs_write(VFIO_PCI_SRIOV, "Y"));
+	ASSERT_EQ(0, pci_bind(pf, "vfio-pci"));
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	pf_dev = vfio_cdev_open(pf);
+	ASSERT_LE(0, pf_dev);
+	/* The PF with no VF in use binds without a token. */
+	ASSERT_EQ(0, bind_with_token(pf_dev, iommufd, NULL));
+	ASSERT_EQ(0, set_vf_token(pf_dev, token));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs",
+		 pf);
+	ASSERT_EQ(0, sysfs_write(path, "1"));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/virtfn0", pf);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_LT(0, n);
+	link[n] = 0;
+	snprintf(vf, sizeof(vf), "%s", strrchr(link, '/') + 1);
+	TH_LOG("PF %s, VF %s", pf, vf);
+	/*
+	 * QEMU's NVMe VF, given no queues by the PF's driver, never comes
+	 * back from a function level reset: no reset on open and close.
+	 */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method",
+		 vf);
+	ASSERT_EQ(0, sysfs_write(path, "\n"));
+	ASSERT_EQ(0, pci_bind(vf, "vfio-pci"));
+
+	vf_dev = vfio_cdev_open(vf);
+	ASSERT_LE(0, vf_dev);
+	EXPECT_EQ(-EACCES, bind_with_token(vf_dev, iommufd, NULL));
+	EXPECT_EQ(-EACCES, bind_with_token(vf_dev, iommufd, wrong));
+	ASSERT_EQ(0, bind_with_token(vf_dev, iommufd, token));
+
+	/* While the VF is in use, the PF binds again only with the token. */
+	close(pf_dev);
+	pf_dev2 = vfio_cdev_open(pf);
+	ASSERT_LE(0, pf_dev2);
+	EXPECT_EQ(-EACCES, bind_with_token(pf_dev2, iommufd, NULL));
+	EXPECT_EQ(-EACCES, bind_with_token(pf_dev2, iommufd, wrong));
+	ASSERT_EQ(0, bind_with_token(pf_dev2, iommufd, token));
+	pf_dev = pf_dev2;
+
+	close(vf_dev);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs",
+		 pf);
+	EXPECT_EQ(0, sysfs_write(path, "0"));
+	close(pf_dev);
+	close(iommufd);
+	pci_bind(pf, pf_driver[0] ? pf_driver : NULL);
+	sysfs_write(VFIO_PCI_SRIOV, "N");
 }
 
 TEST_HARNESS_MAIN

@@ -182,11 +182,14 @@ static void mdma_exercise(struct __test_metadata *_metadata, int fd,
 			      2 * PAGE + 10));
 	EXPECT_EQ(sum, mdma_get(fd, MDMA_REG_SUM));
 
-	/* Nothing mapped there, or not aligned: refused, nothing held */
+	/* Nothing mapped there: refused, nothing held */
 	EXPECT_EQ(-ENOENT, mdma_run(fd, MDMA_CMD_FILL, IOVA + size, 16));
 	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + size, 1));
-	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA + 1, 1));
 	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	/* An IOVA inside a page pins that page, as on type1. */
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + 1, 1));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_UNPIN, 0, 0));
 
 	/* Pin and unpin */
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE, 2));
@@ -363,6 +366,68 @@ TEST(mdma_group_with_iommufd)
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
 	close(group);
 	close(iommufd);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/*
+ * Pins at an IOVA that is not page aligned, as vfio-ccw and vfio-ap make
+ * them: the page holding the IOVA is pinned, and the unpin of the same
+ * IOVA lets exactly that page go.  Then pins taken back by an unmap of the
+ * whole IOVA space, which calls dma_unmap with a length that does not
+ * wrap.  Regressions: vfio_pin_pages() refused the IOVA (EINVAL), and the
+ * unmap-all handed dma_unmap a length of 0, which mdma (as i915 and
+ * vfio-ap) takes as nothing to unpin: the unmap warned and failed (EBUSY).
+ */
+TEST(mdma_unaligned_pin_and_unmap_all)
+{
+	uint64_t unmapped = 0;
+	uint32_t ioas;
+	int iommufd, fd;
+	uint8_t *buf;
+
+	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
+		  "mdma sample mdev"))
+		return;
+	buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0, 2 * PAGE);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	/* Two mappings, one page each: an unpin must find the right one. */
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf + PAGE, IOVA + PAGE,
+				 PAGE));
+
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + 0x123, 1));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_UNPIN, 0, 0));
+	/* The second page was never pinned, the first is free again. */
+	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, IOVA + PAGE, PAGE,
+				   &unmapped));
+	EXPECT_EQ(PAGE, unmapped);
+	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, IOVA, PAGE, &unmapped));
+	EXPECT_EQ(PAGE, unmapped);
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_UNMAPS));
+
+	/* Two pages from the one holding the last byte of the first */
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, 2 * PAGE));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE - 1, 2));
+	EXPECT_EQ(2, mdma_get(fd, MDMA_REG_PINNED));
+	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, 0, UINT64_MAX, &unmapped));
+	EXPECT_EQ(2 * PAGE, unmapped);
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_UNMAPS));
+
+	close(fd);
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(iommufd);
+	munmap(buf, 2 * PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 

@@ -887,6 +887,20 @@ bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
 }
 
 /*
+ * Count the kernel log records since @mark (or the last read) holding
+ * @needle, reading until the log has been quiet for a second.
+ */
+int kmsg_count(struct kmsg_mark *mark, const char *needle)
+{
+	char line[2048];
+	int n = 0;
+
+	while (kmsg_scan(mark, needle, NULL, NULL, line, sizeof(line)))
+		n++;
+	return n;
+}
+
+/*
  * Did the IOMMU driver report a DMA fault from @bdf since @mark?  Knows the
  * messages of the intel (DMAR) and virtio-iommu drivers.  QEMU's intel
  * IOMMU now and then raises a fault whose record the driver then finds

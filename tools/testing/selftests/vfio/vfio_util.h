@@ -172,6 +172,7 @@ struct kmsg_mark {
 
 int kmsg_mark(struct kmsg_mark *mark);
 void kmsg_close(struct kmsg_mark *mark);
+int kmsg_count(struct kmsg_mark *mark, const char *needle);
 bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
 	       size_t len);
 bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf);
