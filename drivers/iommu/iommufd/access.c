@@ -145,9 +145,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: an attached access with nothing pinned
  * @ioas_id: the new IOAS
  *
- * Return: 0; -EINVAL when not attached; -EBUSY while pages are pinned;
- * -ENOENT when @ioas_id is no IOAS.  On failure the access stays where it
- * was.
+ * Return: 0; -EINVAL when not attached; -EBUSY while pages are pinned or
+ * a detach is dropping them; -ENOENT when @ioas_id is no IOAS.  On failure
+ * the access stays where it was.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
@@ -161,7 +161,8 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	if (access->pinned) {
+	/* A detach dropping pins uses the IOAS without the lock. */
+	if (access->pinned || access->detaching) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}

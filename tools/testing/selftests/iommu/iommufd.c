@@ -2119,6 +2119,8 @@ TEST_F(kaccess, unmap_all_with_pins)
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
 }
 
+#define DETACH_RACERS	4
+
 struct detach_race {
 	int fd;
 	__u32 stdev_id;
@@ -2136,34 +2138,35 @@ static void *detach_race_thread(void *arg)
 }
 
 /*
- * Two devices leave the page table the kernel made for them at the same
- * moment: exactly one of them destroys it, every time.  Regression: both
- * saw the other's use and backed off, leaving the page table behind with
- * no device, and the IOAS busy (EBUSY) until the iommufd was closed.
+ * Devices leave the page table the kernel made for them at the same
+ * moment: exactly one of them destroys it, every time.  Regression: the
+ * last two both saw the other's use and backed off, leaving the page table
+ * behind with no device, and the IOAS busy (EBUSY) until the iommufd was
+ * closed.
  */
 TEST_F(mock, concurrent_detach_frees_shared_domain)
 {
-	struct detach_race d[2] = {};
+	struct detach_race d[DETACH_RACERS] = {};
 	pthread_barrier_t barrier;
-	__u32 hwpt[2];
-	pthread_t t[2];
+	__u32 hwpt[DETACH_RACERS];
+	pthread_t t[DETACH_RACERS];
 	int round, i;
 
 	ASSERT_EQ(0, obj_destroy(self->fd, self->stdev_id));
-	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
-	for (round = 0; round < 300; round++) {
-		for (i = 0; i < 2; i++) {
+	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, DETACH_RACERS));
+	for (round = 0; round < 500; round++) {
+		for (i = 0; i < DETACH_RACERS; i++) {
 			ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id,
 						 &d[i].stdev_id, &hwpt[i],
 						 NULL));
+			ASSERT_EQ(hwpt[0], hwpt[i]);
 			d[i].fd = self->fd;
 			d[i].barrier = &barrier;
 		}
-		ASSERT_EQ(hwpt[0], hwpt[1]);
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < DETACH_RACERS; i++)
 			ASSERT_EQ(0, pthread_create(&t[i], NULL,
 						    detach_race_thread, &d[i]));
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < DETACH_RACERS; i++) {
 			ASSERT_EQ(0, pthread_join(t[i], NULL));
 			ASSERT_EQ(0, d[i].rc);
 		}

@@ -269,19 +269,32 @@ TEST_F(cdev, bad_input)
 }
 
 /* BIND refuses bad input, and a refused BIND leaves the device free. */
+/*
+ * Find the edu that is alone in its IOMMU group and give it to vfio-pci;
+ * @old_driver gets the driver it had.  False when the test is skipped.
+ */
+static bool edu_alone_on_vfio_pci(struct __test_metadata *_metadata,
+				  char *bdf, char *old_driver)
+{
+	if (!need(_metadata, !edu_find_alone(bdf),
+		  "edu alone in its IOMMU group"))
+		return false;
+	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, 64));
+	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
+	return true;
+}
+
 TEST(cdev_bind_bad_input)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_bind_iommufd *ro;
 	uint8_t token[16] = { 0x12, 0x34 };
 	char bdf[BDF_LEN], old_driver[64];
 	int iommufd, device, other, group;
 	long vmpin = proc_status_kb("VmPin");
 
-	if (!need(_metadata, !edu_find_alone(bdf),
-		  "edu alone in its IOMMU group"))
+	if (!edu_alone_on_vfio_pci(_metadata, bdf, old_driver))
 		return;
-	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, sizeof(old_driver)));
-	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
 	device = vfio_cdev_open(bdf);
@@ -331,6 +344,20 @@ TEST(cdev_bind_bad_input)
 		EXPECT_EQ(-EBUSY, vfio_cdev_bind(device, iommufd, NULL));
 		close(group);
 	}
+
+	/*
+	 * The ID cannot be returned (a read-only argument): the device is
+	 * opened, then closed again on the way out.
+	 */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memcpy(ro, &bind, sizeof(bind));
+	ro->iommufd = iommufd;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	EXPECT_EQ(-1, ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, 4096);
 
 	/* None of that left anything behind: the bind works now. */
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
@@ -387,11 +414,8 @@ TEST(group_with_iommufd)
 	if (!need_config(_metadata, vfio_groups_configured(),
 			 "CONFIG_VFIO_GROUP"))
 		return;
-	if (!need(_metadata, !edu_find_alone(bdf),
-		  "edu alone in its IOMMU group"))
+	if (!edu_alone_on_vfio_pci(_metadata, bdf, old_driver))
 		return;
-	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, sizeof(old_driver)));
-	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
 	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
@@ -461,11 +485,8 @@ TEST(group_with_iommufd_outlived_by_its_file)
 	if (!need_config(_metadata, vfio_containers_configured(),
 			 "CONFIG_VFIO_CONTAINER"))
 		return;
-	if (!need(_metadata, !edu_find_alone(bdf),
-		  "edu alone in its IOMMU group"))
+	if (!edu_alone_on_vfio_pci(_metadata, bdf, old_driver))
 		return;
-	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, sizeof(old_driver)));
-	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
 	group = vfio_group_open(bdf);

@@ -297,6 +297,22 @@ TEST(mdma_detach_with_pins)
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 
+/*
+ * The mdma open through its cdev, bound to a new iommufd and attached to a
+ * new IOAS of it.
+ */
+static void mdma_open_on_new_ioas(struct __test_metadata *_metadata,
+				  int *iommufd, int *fd, uint32_t *ioas)
+{
+	*iommufd = iommufd_open();
+	ASSERT_LE(0, *iommufd);
+	*fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, *fd);
+	ASSERT_EQ(0, vfio_cdev_bind(*fd, *iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(*iommufd, ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(*fd, *ioas, NULL));
+}
+
 /* A device closed while it holds pins lets them go. */
 TEST(mdma_close_with_pins)
 {
@@ -311,13 +327,7 @@ TEST(mdma_close_with_pins)
 	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	iommufd = iommufd_open();
-	ASSERT_LE(0, iommufd);
-	fd = mdev_cdev_open(MDMA_UUID);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
-	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
-	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	mdma_open_on_new_ioas(_metadata, &iommufd, &fd, &ioas);
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
 	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
@@ -392,13 +402,7 @@ TEST(mdma_unaligned_pin_and_unmap_all)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
 	memset(buf, 0, 2 * PAGE);
-	iommufd = iommufd_open();
-	ASSERT_LE(0, iommufd);
-	fd = mdev_cdev_open(MDMA_UUID);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
-	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
-	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	mdma_open_on_new_ioas(_metadata, &iommufd, &fd, &ioas);
 	/* Two mappings, one page each: an unpin must find the right one. */
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf + PAGE, IOVA + PAGE,
