@@ -212,8 +212,9 @@ static void iommufd_access_unpin_all(struct iommufd_access *access,
  * calls the unmap callback without it.  May sleep.
  *
  * Return: 0; -EINVAL when @access is not attached; -EBUSY, with a warning,
- * when the callback left pages pinned: the access then stays attached, so
- * that the pins still stop the IOAS from unmapping them.
+ * when the callback left pages pinned (the access then stays attached, so
+ * that the pins still stop the IOAS from unmapping them) or another detach
+ * is under way.
  */
 int iommufd_access_detach(struct iommufd_access *access)
 {
@@ -224,6 +225,11 @@ int iommufd_access_detach(struct iommufd_access *access)
 	ioas = access->ioas;
 	if (WARN_ON(!ioas)) {
 		rc = -EINVAL;
+		goto out_unlock;
+	}
+	/* Callers serialize their detaches; another one is a kernel bug. */
+	if (WARN_ON(access->detaching)) {
+		rc = -EBUSY;
 		goto out_unlock;
 	}
 	if (access->pinned) {

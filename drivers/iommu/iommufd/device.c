@@ -432,12 +432,13 @@ again:
 			goto out_unlock;
 		}
 		/*
-		 * The trial's use may be the last one but the table's: its
-		 * devices left meanwhile.  Then dropping it destroys the
+		 * The trial's use may be the last one but the table's (2):
+		 * its devices left meanwhile.  Then dropping it destroys the
 		 * page table, which takes the IOAS's mutex: drop it
-		 * unlocked, and look again.
+		 * unlocked, and look again.  No other trial can take a use
+		 * meanwhile, as they all hold the mutex.
 		 */
-		if (!refcount_dec_not_one(&hwpt->obj.users)) {
+		if (!atomic_add_unless(&hwpt->obj.users.refs, -1, 2)) {
 			mutex_unlock(&ioas->mutex);
 			iommufd_object_put_destroy(idev->ictx, &hwpt->obj);
 			if (rc != -EINVAL && rc != -EMEDIUMTYPE)
