@@ -32,6 +32,7 @@ BENCH_ARGS ?=
 # The kernel command line carries them with ':' for ' '.
 empty :=
 space := $(empty) $(empty)
+comma := ,
 BENCH_APPEND := $(if $(strip $(BENCH_ARGS)),testbed.bench_args=$(subst \
 	$(space),:,$(strip $(BENCH_ARGS))))
 
@@ -46,6 +47,8 @@ ifeq ($(VFIO_GROUP),n)
 OBJ := $(OBJ)-nogroup
 FRAGMENTS += $(TOP)/testbed/nogroup.config
 endif
+# The tags of testbed/allowed-skips that apply to this configuration.
+RESULTS_CONFIG := $(IOMMU)$(if $(filter n,$(VFIO_GROUP)),$(comma)nogroup)
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
@@ -128,7 +131,8 @@ bench: initramfs
 		--out $(BUILD)/bench --tests vfio_dma_bench \
 		--append "testbed.bench=1 $(BENCH_APPEND)" --timeout 3600
 	@sed -n '/^@@ BEGIN/,/^@@ END/p' $(BUILD)/bench/tap.log
-	@python3 $(TOP)/testbed/results.py $(BUILD)/bench >/dev/null || \
+	@python3 $(TOP)/testbed/results.py --config $(RESULTS_CONFIG) \
+		$(BUILD)/bench >/dev/null || \
 		{ echo "bench: a check failed or the kernel complained; see $(BUILD)/bench" >&2; exit 1; }
 
 # vfio-ccw and vfio-ap, emulated VFIO devices of s390, with the VFIO and
@@ -169,7 +173,8 @@ check:
 	@$(MAKE) -s TREE_DONE=1 boot
 	@$(STAGE) --summary
 	@python3 $(TOP)/testbed/results.py --tap lint=$(BUILD)/lint.tap \
-		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run
+		--tap rig=$(BUILD)/rigtests.tap --config $(RESULTS_CONFIG) \
+		$(BUILD)/run
 
 run: initramfs
 	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \

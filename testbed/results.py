@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """Read a test run's logs and print its results.
 
-  results.py [--tap NAME=FILE]... RUNDIR
+  results.py [--tap NAME=FILE]... [--config TAG,...]
+             [--allowed-skips FILE] RUNDIR
 
-RUNDIR holds tap.log (the guest runner's stream: kselftest TAP between
-"@@ BEGIN prog" / "@@ END prog status" markers, then "@@ DONE") and
-console.log (the guest's console: the kernel log).  Each --tap adds the
-results of a host-side TAP file (the lint, the rig's own tests), named
-after NAME; a missing or empty file is a failure.
+RUNDIR holds tap.log (the guest runner's stream: "@@ PLAN prog ...", then
+kselftest TAP between "@@ BEGIN prog" / "@@ END prog status" markers, then
+"@@ DONE") and console.log (the guest's console: the kernel log).  Each
+--tap adds the results of a host-side TAP file (the lint, the rig's own
+tests), named after NAME; a missing or empty file is a failure.
+
+A run passes only when it is complete: every program of the plan began
+and ended, and each TAP stream has as many results as its "1..N" plan
+says.  "not ok" fails whatever its directive.  A skipped test fails unless
+testbed/allowed-skips (or --allowed-skips FILE) allows it for one of the
+configuration's TAGs (--config, e.g. "intel" or "virtio,nogroup"; "any"
+always applies).
 
 Prints a line per test, then, last, "N passed, N failed, N skipped".
 Exits 1 on any failed test, on a guest that did not finish, and on any
@@ -23,6 +31,10 @@ RESULT = re.compile(r'^(not ok|ok) \d+ ?(.*?)(?:\s*#\s*(SKIP|TODO|XFAIL)\b\s*(.*
 # line: it is on the "#  RUN name ..." line before it.
 RUN = re.compile(r'^#\s+RUN\s+(\S+) \.\.\.$')
 BEGIN = re.compile(r'^@@ BEGIN (\S+)$')
+PLAN = re.compile(r'^@@ PLAN ?(.*)$')
+TAP_PLAN = re.compile(r'^1\.\.(\d+)')
+ALLOWED_SKIPS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             'allowed-skips')
 END = re.compile(r'^@@ END (\S+) (\d+)$')
 
 # First lines of the kernel's reports of a bug (the rest of each report is
@@ -55,11 +67,37 @@ def read(path):
         return f.read().decode('utf-8', 'replace').replace('\r', '')
 
 
-def parse_tap(text, prefix, results):
-    """Add (status, name, note) for each TAP result line in text."""
+def read_allowed_skips(path, tags):
+    """The "prog: test" names (or "prog: *") allowed to skip under tags."""
+    allowed = set()
+    if not os.path.exists(path):
+        return allowed
+    for line in read(path).split('\n'):
+        line = line.split('#', 1)[0].strip()
+        if not line:
+            continue
+        tag, name = line.split(None, 1)
+        if tag == 'any' or tag in tags:
+            allowed.add(name.strip())
+    return allowed
+
+
+def skip_allowed(name, allowed):
+    prog = name.split(': ', 1)[0]
+    return name in allowed or prog + ': *' in allowed
+
+
+def parse_tap(text, prefix, results, allowed=frozenset()):
+    """Add (status, name, note) for each TAP result line in text; a plan
+    that does not match the results is a failure."""
     count = 0
+    plan = None
     running = None
     for line in text.split('\n'):
+        m = TAP_PLAN.match(line)
+        if m and plan is None:
+            plan = int(m.group(1))
+            continue
         m = RUN.match(line.strip())
         if m:
             running = m.group(1)
@@ -71,16 +109,25 @@ def parse_tap(text, prefix, results):
         name = name or running or 'unnamed test'
         running = None
         count += 1
-        if directive == 'SKIP':
+        if ok == 'not ok':
+            results.append(('FAIL', prefix + name,
+                            f'not ok # {directive}' if directive else ''))
+        elif directive == 'SKIP' and not skip_allowed(prefix + name,
+                                                      allowed):
+            results.append(('FAIL', prefix + name,
+                            f'skipped: {reason or "no reason"}; not in '
+                            'testbed/allowed-skips for this configuration'))
+        elif directive == 'SKIP':
             results.append(('SKIP', prefix + name, reason or ''))
-        elif ok == 'ok' or directive in ('TODO', 'XFAIL'):
-            results.append(('PASS', prefix + name, ''))
         else:
-            results.append(('FAIL', prefix + name, ''))
+            results.append(('PASS', prefix + name, ''))
+    if plan is not None and plan != count:
+        results.append(('FAIL', prefix + f'{count} results for a plan of '
+                        f'{plan}', ''))
     return count
 
 
-def parse_guest(rundir, results):
+def parse_guest(rundir, results, allowed=frozenset()):
     tap_path = os.path.join(rundir, 'tap.log')
     if not os.path.exists(tap_path):
         results.append(('FAIL', 'guest: no test output (did it boot?)', ''))
@@ -88,17 +135,24 @@ def parse_guest(rundir, results):
     prog = None
     body = []
     done = False
+    planned = None
+    ended = []
     for line in read(tap_path).split('\n'):
         line = line.strip()
+        m = PLAN.match(line)
+        if m and planned is None:
+            planned = m.group(1).split()
+            continue
         m = BEGIN.match(line)
         if m:
             prog, body = m.group(1), []
             continue
         m = END.match(line)
         if m and prog:
+            ended.append(prog)
             status = int(m.group(2))
             before = len(results)
-            n = parse_tap('\n'.join(body), prog + ': ', results)
+            n = parse_tap('\n'.join(body), prog + ': ', results, allowed)
             failed = any(r[0] == 'FAIL' for r in results[before:])
             if status == 137:
                 results.append(('FAIL', f'{prog}: killed at its time limit',
@@ -116,11 +170,17 @@ def parse_guest(rundir, results):
         if prog:
             body.append(line)
     if prog:
-        parse_tap('\n'.join(body), prog + ': ', results)
+        parse_tap('\n'.join(body), prog + ': ', results, allowed)
         results.append(('FAIL', f'{prog}: did not finish (guest stopped)',
                         ''))
     if not done:
         results.append(('FAIL', 'guest: the test run did not finish', ''))
+    if planned is None:
+        results.append(('FAIL', 'guest: no plan of the programs to run', ''))
+        return
+    for p in planned:
+        if p not in ended and p != prog:
+            results.append(('FAIL', f'{p}: never ran', ''))
 
 
 def parse_console(rundir, results):
@@ -143,20 +203,31 @@ def parse_console(rundir, results):
 def main():
     args = sys.argv[1:]
     taps = []
-    while len(args) >= 2 and args[0] == '--tap' and '=' in args[1]:
-        taps.append(args[1].split('=', 1))
+    tags = []
+    skips_file = ALLOWED_SKIPS
+    while len(args) >= 2 and args[0] in ('--tap', '--config',
+                                         '--allowed-skips'):
+        if args[0] == '--tap' and '=' in args[1]:
+            taps.append(args[1].split('=', 1))
+        elif args[0] == '--config':
+            tags += [t for t in args[1].split(',') if t]
+        elif args[0] == '--allowed-skips':
+            skips_file = args[1]
+        else:
+            break
         args = args[2:]
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     rundir = args[0]
+    allowed = read_allowed_skips(skips_file, tags)
     results = []
     for name, path in taps:
         if not os.path.exists(path):
             results.append(('FAIL', f'{name}: did not run to the end', ''))
         elif not parse_tap(read(path), f'{name}: ', results):
             results.append(('FAIL', f'{name}: reported nothing', ''))
-    parse_guest(rundir, results)
+    parse_guest(rundir, results, allowed)
     parse_console(rundir, results)
     counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     for status, name, note in results:

@@ -10,7 +10,8 @@ import unittest
 RESULTS = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'results.py')
 
-GOOD_TAP = '''@@ BEGIN prog_a
+GOOD_TAP = '''@@ PLAN prog_a prog_b
+@@ BEGIN prog_a
 TAP version 13
 1..3
 ok 1 global.one
@@ -31,8 +32,16 @@ CLEAN_CONSOLE = '''[    1.0] Run /init as init process
 '''
 
 
-def run(tap, console, lint=None):
+ALLOWED = """# made up
+virtio prog_a: global.two
+any p: fix.t1
+"""
+
+
+def run(tap, console, lint=None, config=None):
     with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, 'allowed'), 'w') as f:
+            f.write(ALLOWED)
         if tap is not None:
             with open(os.path.join(d, 'tap.log'), 'w') as f:
                 f.write(tap)
@@ -46,20 +55,64 @@ def run(tap, console, lint=None):
                 with open(path, 'w') as f:
                     f.write(lint)
             args += ['--tap', 'lint=' + path]
+        args += ['--allowed-skips', os.path.join(d, 'allowed')]
+        if config:
+            args += ['--config', config]
         p = subprocess.run(args + [d], capture_output=True, text=True)
         return p.returncode, p.stdout.strip().split('\n')
 
 
 class Results(unittest.TestCase):
     def test_counts(self):
-        rc, out = run(GOOD_TAP, CLEAN_CONSOLE)
+        rc, out = run(GOOD_TAP, CLEAN_CONSOLE, config='virtio')
         self.assertEqual(out[-1], '2 passed, 1 failed, 1 skipped')
         self.assertIn('FAIL  prog_a: global.three', out)
         self.assertIn('SKIP  prog_a: global.two  (no device)', out)
         self.assertEqual(rc, 1)
 
+    def test_skip_not_allowed(self):
+        """A skip fails unless allowed for the run's configuration."""
+        tap = GOOD_TAP.replace('not ok 3', 'ok 3').replace(
+            'prog_a 1', 'prog_a 0')
+        rc, out = run(tap, CLEAN_CONSOLE, config='intel')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  prog_a: global.two  (skipped: no device; not '
+                      'in testbed/allowed-skips for this configuration)', out)
+        rc, out = run(tap, CLEAN_CONSOLE, config='intel,virtio')
+        self.assertEqual(rc, 0)
+
+    def test_plan_mismatch(self):
+        """Fewer results than the TAP plan promised is a failure."""
+        tap = ('@@ PLAN p\n@@ BEGIN p\n1..3\nok 1 a\nok 2 b\n'
+               '@@ END p 0\n@@ DONE\n')
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  p: 2 results for a plan of 3', out)
+        rc, out = run(tap, CLEAN_CONSOLE,
+                      lint='TAP version 13\n1..2\nok 1 a\n')
+        self.assertIn('FAIL  lint: 1 results for a plan of 2', out)
+
+    def test_program_never_ran(self):
+        """Every program of the runner's plan must begin and end."""
+        tap = '@@ PLAN p q\n@@ BEGIN p\nok 1 a\n@@ END p 0\n@@ DONE\n'
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  q: never ran', out)
+        rc, out = run('@@ DONE\n', CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  guest: no plan of the programs to run', out)
+
+    def test_not_ok_with_directive(self):
+        """not ok fails whatever its directive says."""
+        for directive in ('TODO later', 'XFAIL known', 'SKIP why'):
+            tap = ('@@ PLAN p\n@@ BEGIN p\nok 1 a\nnot ok 2 b # %s\n'
+                   '@@ END p 0\n@@ DONE\n' % directive)
+            rc, out = run(tap, CLEAN_CONSOLE)
+            self.assertEqual(rc, 1, directive)
+            self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
+
     def test_harness_skip_without_name(self):
-        tap = ('@@ BEGIN p\n#  RUN           fix.t1 ...\n'
+        tap = ('@@ PLAN p\n@@ BEGIN p\n#  RUN           fix.t1 ...\n'
                '#      SKIP      no slot\nok 1 # SKIP no slot\n'
                '#  RUN           fix.t2 ...\nok 2 fix.t2\n'
                '@@ END p 0\n@@ DONE\n')
@@ -72,12 +125,12 @@ class Results(unittest.TestCase):
     def test_all_pass(self):
         tap = GOOD_TAP.replace('not ok 3', 'ok 3').replace(
             'prog_a 1', 'prog_a 0')
-        rc, out = run(tap, CLEAN_CONSOLE)
+        rc, out = run(tap, CLEAN_CONSOLE, config='virtio')
         self.assertEqual(out[-1], '3 passed, 0 failed, 1 skipped')
         self.assertEqual(rc, 0)
 
     def test_splats(self):
-        tap = '@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
         for splat in (
                 'WARNING: CPU: 1 PID: 77 at drivers/iommu/x.c:10 f+0x1/0x2',
                 'BUG: KASAN: use-after-free in foo+0x10/0x20',
@@ -94,7 +147,7 @@ class Results(unittest.TestCase):
             self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
 
     def test_unfinished(self):
-        rc, out = run('@@ BEGIN p\nok 1 t\n', CLEAN_CONSOLE)
+        rc, out = run('@@ PLAN p\n@@ BEGIN p\nok 1 t\n', CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  p: did not finish (guest stopped)', out)
         self.assertIn('FAIL  guest: the test run did not finish', out)
@@ -105,7 +158,8 @@ class Results(unittest.TestCase):
         self.assertEqual(out[-1], '0 passed, 2 failed, 0 skipped')
 
     def test_crash_and_timeout(self):
-        tap = ('@@ BEGIN a\n@@ END a 139\n@@ BEGIN b\nok 1 t\n@@ END b 137\n'
+        tap = ('@@ PLAN a b c\n@@ BEGIN a\n@@ END a 139\n@@ BEGIN b\n'
+               'ok 1 t\n@@ END b 137\n'
                '@@ BEGIN c\n@@ END c 0\n@@ DONE\n')
         rc, out = run(tap, CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
@@ -114,7 +168,7 @@ class Results(unittest.TestCase):
         self.assertIn('FAIL  c: ran no test', out)
 
     def test_lint(self):
-        tap = '@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
         rc, out = run(tap, CLEAN_CONSOLE, lint='ok 1 a\nnot ok 2 b\n')
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  lint: b', out)

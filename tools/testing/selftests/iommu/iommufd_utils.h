@@ -211,16 +211,27 @@ static inline int add_reserved(int fd, __u32 ioas_id, __u64 start, __u64 length)
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/*
+ * The byte at offset @off of a test buffer: it depends on the page and on
+ * the offset in it, so that a wrong page or offset reads back wrong.
+ */
+static inline uint8_t buf_byte(size_t off)
+{
+	return (uint8_t)(off * 31 + (off >> 12) * 7 + 0x5a);
+}
+
 static inline void *alloc_buffer(size_t size, size_t align)
 {
-	void *p;
+	uint8_t *p;
+	size_t i;
 
 	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	p = (void *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	memset(p, 0x5a, size);
+	p = (uint8_t *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	for (i = 0; i < size; i++)
+		p[i] = buf_byte(i);
 	return p;
 }
 

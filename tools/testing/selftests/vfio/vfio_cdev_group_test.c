@@ -186,24 +186,41 @@ TEST_F(bridge_cdev, group_moves_together)
 	ASSERT_EQ(0, vfio_cdev_detach(self->e1000_dev));
 	EXPECT_EQ(-EINVAL, vfio_cdev_attach(self->e1000_dev, ioas2, NULL));
 
+	/*
+	 * Each DMA copies a position-dependent pattern from the first page
+	 * of a buffer to its cleared second page: only a transfer through
+	 * the right page table can make it appear there.
+	 */
 	ASSERT_EQ(0, edu_open(edu, self->edu_dev, self->edu));
-	memset(buf1, 0x11, BUF_SIZE);
-	memset(buf2, 0x22, BUF_SIZE);
+	memset(buf1, 0, 2 * BUF_SIZE);
+	for (i = 0; i < LEN; i++) {
+		buf1[i] = i * 7 + 1;
+		buf2[i] = i * 13 + 5;
+	}
 	ASSERT_EQ(0, edu_dma_from_ram(edu, IOVA, 0, LEN));
 	ASSERT_EQ(0, edu_dma_to_ram(edu, IOVA + 4096, 0, LEN));
 	for (i = 0; i < LEN; i++)
-		ASSERT_EQ(0x11, buf1[4096 + i]);
+		ASSERT_EQ((uint8_t)(i * 7 + 1), buf1[4096 + i]);
 
 	/* Move the e1000 (attached again first): the edu moves with it. */
 	ASSERT_EQ(0, vfio_cdev_attach(self->e1000_dev, ioas1, NULL));
 	ASSERT_EQ(0, vfio_cdev_attach(self->e1000_dev, ioas2, &hwpt2));
 	EXPECT_NE(hwpt_edu, hwpt2);
+	memset(buf1 + 4096, 0, LEN);
 	ASSERT_EQ(0, edu_dma_from_ram(edu, IOVA, 0, LEN));
 	ASSERT_EQ(0, edu_dma_to_ram(edu, IOVA + 4096, 0, LEN));
 	for (i = 0; i < LEN; i++) {
-		ASSERT_EQ(0x22, buf2[4096 + i]);
-		ASSERT_EQ(0x11, buf1[4096 + i]);
+		ASSERT_EQ((uint8_t)(i * 13 + 5), buf2[4096 + i]);
+		ASSERT_EQ(0, buf1[4096 + i]);
 	}
+
+	/* With both devices detached the group's DMA is blocked. */
+	ASSERT_EQ(0, vfio_cdev_detach(self->e1000_dev));
+	ASSERT_EQ(0, vfio_cdev_detach(self->edu_dev));
+	EXPECT_TRUE(edu_dma_to_ram_blocked(edu, IOVA + 4096, buf2 + 4096,
+					   LEN));
+	EXPECT_TRUE(edu_dma_to_ram_blocked(edu, IOVA + 4096, buf1 + 4096,
+					   LEN));
 	edu_close(edu);
 	munmap(buf1, 2 * BUF_SIZE);
 }

@@ -252,9 +252,10 @@ TEST(mdma_cdev)
  */
 TEST(mdma_detach_with_pins)
 {
-	uint32_t ioas, ioas2;
+	uint32_t ioas, ioas2, pattern = 0x5c;
+	uint8_t *buf, *buf2;
 	int iommufd, fd;
-	uint8_t *buf;
+	size_t i;
 
 	if (!need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
 		  "mdma sample mdev"))
@@ -263,6 +264,10 @@ TEST(mdma_detach_with_pins)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
 	memset(buf, 0, PAGE);
+	buf2 = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf2);
+	memset(buf2, 0, PAGE);
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
 	fd = mdev_cdev_open(MDMA_UUID);
@@ -276,8 +281,13 @@ TEST(mdma_detach_with_pins)
 
 	EXPECT_EQ(-EBUSY, vfio_cdev_attach(fd, ioas2, NULL));
 	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	/* Still on the first IOAS: its FILL lands in the first buffer. */
+	ASSERT_EQ(0, vfio_region_rw(fd, 0, true, &pattern, sizeof(pattern),
+				    MDMA_REG_PATTERN));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
-	EXPECT_EQ(0x00, buf[0]);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0x5c, buf[i]);
+	ASSERT_EQ(0, buf[8]);
 
 	ASSERT_EQ(0, vfio_cdev_detach(fd));
 	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
@@ -289,11 +299,20 @@ TEST(mdma_detach_with_pins)
 	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_UNPIN, 0, 0));
+	/* Replaced, the device reaches the second IOAS's memory only. */
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas2, buf2, IOVA, PAGE));
 	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas2, NULL));
+	memset(buf, 0, PAGE);
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_FILL, IOVA + 3, 5));
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(i >= 3 && i < 8 ? 0x5c : 0, buf2[i]);
+		ASSERT_EQ(0, buf[i]);
+	}
 	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
 	close(fd);
 	close(iommufd);
 	munmap(buf, PAGE);
+	munmap(buf2, PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 
