@@ -1,7 +1,9 @@
 # Entry point of the series: assemble it onto Linux 6.1, build the test
 # kernel, boot it under QEMU and run the tests.  See README.md.
 #
-#   make check        lint + kernel + tests + boot + results (what CI runs)
+#   make check        lint, then the tests on three machines (intel-iommu,
+#                     virtio-iommu, and intel with a kernel without VFIO
+#                     groups), then the results: what CI runs
 #   make run          build, boot, demonstrate, then a guest shell on a tty
 #   make tree / sync  developer round trip through build/linux
 #   make lint         checkpatch, kernel-doc, W=1 + sparse, coccicheck
@@ -10,8 +12,9 @@
 #   make cross-s390   the s390 VFIO drivers, cross-compiled (not in check)
 #
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
-# (virtio-iommu machine instead of intel-iommu), VFIO_GROUP=n (a kernel
-# without VFIO groups and containers, in build/obj-nogroup), TESTS="prog ..."
+# (virtio-iommu machine instead of intel-iommu; logs in build/run-virtio),
+# VFIO_GROUP=n (a kernel without VFIO groups and containers, in
+# build/obj-nogroup; logs in build/run-nogroup), TESTS="prog ..."
 # (run only these test programs), BENCH_ARGS="--sizes 256M --rounds 3"
 # (arguments of the benchmark), J=N (parallel jobs).
 
@@ -47,8 +50,11 @@ ifeq ($(VFIO_GROUP),n)
 OBJ := $(OBJ)-nogroup
 FRAGMENTS += $(TOP)/testbed/nogroup.config
 endif
-# The tags of testbed/allowed-skips that apply to this configuration.
+# The tags of testbed/allowed-skips that apply to this configuration, and
+# where its boot keeps its logs: build/run for the default machine.
 RESULTS_CONFIG := $(IOMMU)$(if $(filter n,$(VFIO_GROUP)),$(comma)nogroup)
+RUN := $(BUILD)/run$(if $(filter virtio,$(IOMMU)),-virtio)$(if \
+	$(filter n,$(VFIO_GROUP)),-nogroup)
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
@@ -120,7 +126,7 @@ boot: initramfs
 	@$(STAGE) boot $(TOP)/testbed/qemu.sh --mode check --iommu $(IOMMU) \
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
-		--out $(BUILD)/run --tests "$(TESTS)"
+		--out $(RUN) --tests "$(TESTS)"
 
 # The benchmark in full (tools/testing/selftests/vfio/vfio_dma_bench.c):
 # its table is printed and kept in build/bench/tap.log.
@@ -170,11 +176,13 @@ check:
 	@$(MAKE) -s tree
 	@$(MAKE) -s TREE_DONE=1 lint || true
 	@$(MAKE) -s rigtests || true
-	@$(MAKE) -s TREE_DONE=1 boot
+	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=y
+	@$(MAKE) -s TREE_DONE=1 boot IOMMU=virtio VFIO_GROUP=y
+	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=n
 	@$(STAGE) --summary
 	@python3 $(TOP)/testbed/results.py --tap lint=$(BUILD)/lint.tap \
-		--tap rig=$(BUILD)/rigtests.tap --config $(RESULTS_CONFIG) \
-		$(BUILD)/run
+		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run=intel \
+		$(BUILD)/run-virtio=virtio $(BUILD)/run-nogroup=intel,nogroup
 
 run: initramfs
 	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \
@@ -186,6 +194,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \
 		$(BUILD)/obj-nogroup $(BUILD)/obj-kasan-nogroup $(BUILD)/obj-s390 \
 		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo \
+		$(BUILD)/run-virtio $(BUILD)/run-nogroup \
 		$(BUILD)/bench
 
 distclean:

@@ -2,7 +2,7 @@
 """Read a test run's logs and print its results.
 
   results.py [--tap NAME=FILE]... [--config TAG,...]
-             [--allowed-skips FILE] RUNDIR
+             [--allowed-skips FILE] RUNDIR[=TAG,...]...
 
 RUNDIR holds tap.log (the guest runner's stream: "@@ PLAN prog ...", then
 kselftest TAP between "@@ BEGIN prog" / "@@ END prog status" markers, then
@@ -14,8 +14,9 @@ A run passes only when it is complete: every program of the plan began
 and ended, and each TAP stream has as many results as its "1..N" plan
 says.  "not ok" fails whatever its directive.  A skipped test fails unless
 testbed/allowed-skips (or --allowed-skips FILE) allows it for one of the
-configuration's TAGs (--config, e.g. "intel" or "virtio,nogroup"; "any"
-always applies).
+configuration's TAGs (--config, e.g. "intel" or "virtio,nogroup", or
+RUNDIR=TAGS for one run; "any" always applies).  With several RUNDIRs,
+each result is named after its run's directory.
 
 Prints a line per test, then, last, "N passed, N failed, N skipped".
 Exits 1 on any failed test, on a guest that did not finish, and on any
@@ -127,6 +128,16 @@ def parse_tap(text, prefix, results, allowed=frozenset()):
     return count
 
 
+def parse_run(rundir, label, allowed, results):
+    """The results of one boot of the test machine, named after label."""
+    before = len(results)
+    parse_guest(rundir, results, allowed)
+    parse_console(rundir, results)
+    if label:
+        results[before:] = [(st, f'{label}/{name}', note)
+                            for st, name, note in results[before:]]
+
+
 def parse_guest(rundir, results, allowed=frozenset()):
     tap_path = os.path.join(rundir, 'tap.log')
     if not os.path.exists(tap_path):
@@ -216,24 +227,30 @@ def main():
         else:
             break
         args = args[2:]
-    if len(args) != 1:
+    if not args:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    rundir = args[0]
-    allowed = read_allowed_skips(skips_file, tags)
     results = []
     for name, path in taps:
         if not os.path.exists(path):
             results.append(('FAIL', f'{name}: did not run to the end', ''))
         elif not parse_tap(read(path), f'{name}: ', results):
             results.append(('FAIL', f'{name}: reported nothing', ''))
-    parse_guest(rundir, results, allowed)
-    parse_console(rundir, results)
+    # RUNDIR, or RUNDIR=TAGS for a run of its own configuration; with
+    # several runs each result is named after its run's directory.
+    for arg in args:
+        rundir, _, run_tags = arg.partition('=')
+        run_tags = [t for t in run_tags.split(',') if t] or tags
+        label = os.path.basename(os.path.normpath(rundir)) \
+            if len(args) > 1 else ''
+        parse_run(rundir, label, read_allowed_skips(skips_file, run_tags),
+                  results)
     counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     for status, name, note in results:
         counts[status] += 1
         print(f'{status}  {name}' + (f'  ({note})' if note else ''))
-    print(f'logs: {os.path.abspath(rundir)}')
+    for arg in args:
+        print(f'logs: {os.path.abspath(arg.partition("=")[0])}')
     print(f'{counts["PASS"]} passed, {counts["FAIL"]} failed, '
           f'{counts["SKIP"]} skipped')
     sys.exit(1 if counts['FAIL'] or not counts['PASS'] else 0)

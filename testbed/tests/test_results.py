@@ -102,6 +102,32 @@ class Results(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  guest: no plan of the programs to run', out)
 
+    def test_several_runs(self):
+        """Each run is read with its own tags and named after its dir."""
+        tap = GOOD_TAP.replace('not ok 3', 'ok 3').replace(
+            'prog_a 1', 'prog_a 0')
+        with tempfile.TemporaryDirectory() as d:
+            for name in ('run', 'run-virtio'):
+                os.mkdir(os.path.join(d, name))
+                for f, text in (('tap.log', tap),
+                                ('console.log', CLEAN_CONSOLE)):
+                    with open(os.path.join(d, name, f), 'w') as fd:
+                        fd.write(text)
+            with open(os.path.join(d, 'allowed'), 'w') as f:
+                f.write(ALLOWED)
+            p = subprocess.run(
+                [sys.executable, RESULTS, '--allowed-skips',
+                 os.path.join(d, 'allowed'), os.path.join(d, 'run=intel'),
+                 os.path.join(d, 'run-virtio=virtio')],
+                capture_output=True, text=True)
+            out = p.stdout.strip().split('\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('SKIP  run-virtio/prog_a: global.two  (no device)',
+                      out)
+        self.assertTrue(any(ln.startswith('FAIL  run/prog_a: global.two')
+                            for ln in out))
+        self.assertEqual(out[-1], '6 passed, 1 failed, 1 skipped')
+
     def test_not_ok_with_directive(self):
         """not ok fails whatever its directive says."""
         for directive in ('TODO later', 'XFAIL known', 'SKIP why'):
