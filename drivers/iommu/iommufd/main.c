@@ -154,11 +154,11 @@ enum {
  * table and the caller's @held, nothing else.
  *
  * Userspace's destroy (no REMOVE_WAIT_SHORTTERM) fails with -EBUSY while a
- * system call is using the object: such a call can last as long as the
- * user likes (pinning memory behind a userfaultfd, say).  Kernel callers
- * hide the object from lookups and wait for those calls; if one of them
- * made itself a long-term user meanwhile, the object is published again
- * and the call fails with -EBUSY.
+ * system call is using the object: such a call can take long (a MAP
+ * faulting in and pinning gigabytes, or the memory of a slow file).
+ * Kernel callers hide the object from lookups and wait for those calls; if
+ * one of them made itself a long-term user meanwhile, the object is
+ * published again and the call fails with -EBUSY.
  *
  * With REMOVE_PUT_USE, the caller's use is dropped under the table's lock
  * in the same step as the decision, so that two users dropping their uses

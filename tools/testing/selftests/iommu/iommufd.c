@@ -444,6 +444,7 @@ FIXTURE_SETUP(mapping)
 FIXTURE_TEARDOWN(mapping)
 {
 	close(self->fd);
+	EXPECT_EQ(0, check_unpinned(self->buf, self->buf_size));
 }
 
 TEST_F(mapping, map_unmap_fixed)
@@ -996,6 +997,7 @@ FIXTURE_TEARDOWN(mock)
 	set_mock_noncoherent(false);
 	set_mock_knob(MOCK_LATE_SETUP, false);
 	close(self->fd);
+	EXPECT_EQ(0, check_unpinned(self->buf, MB));
 }
 
 /*
@@ -1661,6 +1663,7 @@ FIXTURE_TEARDOWN(kaccess)
 {
 	close(self->access_fd);
 	close(self->fd);
+	EXPECT_EQ(0, check_unpinned(self->buf, MB));
 }
 
 TEST_F(kaccess, rw)

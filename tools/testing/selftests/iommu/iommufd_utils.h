@@ -7,6 +7,7 @@
 #define __SELFTEST_IOMMUFD_UTILS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <stdint.h>
@@ -322,6 +323,24 @@ static inline int check_refs(int fd, void *buf, __u64 length, __u32 refs)
 	};
 
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * Once the iommufd that mapped @buf is closed no page of it may stay
+ * pinned.  VmPin is the accounting, which cannot show a leaked or a
+ * never-taken pin: MD_CHECK_REFS counts each page's pins.  Returns 0 or
+ * -1 with errno (EIO: a page is still pinned).
+ */
+static inline int check_unpinned(void *buf, size_t length)
+{
+	int fd, rc;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -1;
+	rc = check_refs(fd, buf, length, 0);
+	close(fd);
+	return rc;
 }
 
 static inline int set_pin_batch(int fd, __u32 pages)
