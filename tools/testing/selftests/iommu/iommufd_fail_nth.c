@@ -5,7 +5,8 @@
  * fail_page_alloc and fail_iommufd, through /proc/self/task/TID/fail-nth)
  * until a run hits none.  Every run must unwind cleanly: no kernel warning
  * (panic_on_warn is set, so one would stop the machine), nothing left
- * pinned once the iommufd is closed.
+ * pinned once the iommufd is closed (VmPin, and each page's pin count).
+ * A sweep must have met iommufd's own injection points.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -64,14 +65,19 @@ static bool setup_fault_injection(void)
 	       !write_file(DEBUGFS "/fail_page_alloc/min-order", "0");
 }
 
-static char fail_nth_path[64];
+/*
+ * This thread's fail-nth, opened before any fault is armed: opening it to
+ * disarm would itself allocate, and take the fault meant for the flow.
+ */
+static int fail_nth_fd = -1;
 
 static int arm_fail_nth(unsigned int nth)
 {
 	char val[16];
+	int len;
 
-	snprintf(val, sizeof(val), "%u", nth);
-	return write_file(fail_nth_path, val);
+	len = snprintf(val, sizeof(val), "%u", nth);
+	return pwrite(fail_nth_fd, val, len, 0) == len ? 0 : -1;
 }
 
 /* Returns true when the armed fault was hit (the count ran out). */
@@ -79,9 +85,27 @@ static bool disarm_fail_nth(void)
 {
 	char val[16] = "";
 
-	read_file(fail_nth_path, val, sizeof(val));
-	write_file(fail_nth_path, "0");
+	if (pread(fail_nth_fd, val, sizeof(val) - 1, 0) < 0)
+		val[0] = 0;
+	if (pwrite(fail_nth_fd, "0", 1, 0) != 1)
+		return false;
 	return atoi(val) == 0;
+}
+
+/*
+ * fail_iommufd's "times" counts down once for each fault it injects: set
+ * high before a sweep, it tells how many of the injected faults were
+ * iommufd's own (fail-nth ignores its value otherwise).
+ */
+#define FAIL_IOMMUFD_TIMES	DEBUGFS "/fail_iommufd/times"
+
+static long fail_iommufd_times(void)
+{
+	char val[32];
+
+	if (read_file(FAIL_IOMMUFD_TIMES, val, sizeof(val)))
+		return -1;
+	return atol(val);
 }
 
 static void *buf;
@@ -164,20 +188,29 @@ static void flow_ranges(void)
 	close(fd);
 }
 
-static void flow_mock_domain(void)
+static void __flow_mock_domain(bool huge_pages)
 {
 	__u32 ioas, ioas2, stdev, hwpt, pt_id;
-	__u64 iova, dst = 0;
+	__u64 iova, dst = 0, off = 0;
 	int fd;
 
 	if (open_ioas(&fd, &ioas))
 		return;
-	/* Inside the mock aperture, so that the attach can take it. */
+	if (!huge_pages)
+		check(option(fd, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			     ioas, &off));
+	/*
+	 * Inside the mock aperture, so that the attach can take it: two
+	 * areas, so that a fault while filling the domain unwinds one.
+	 */
 	iova = MOCK_APERTURE_START;
-	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE / 2, iova));
+	check(ioas_map_fixed(fd, ioas, buf + BUF_SIZE / 2, BUF_SIZE / 2,
+			     iova + BUF_SIZE / 2));
 	if (!check(mock_domain(fd, ioas, &stdev, &hwpt, NULL))) {
 		check(ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW));
-		check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE, &dst, MAP_RW));
+		check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE / 2, &dst,
+				MAP_RW));
 		check(mock_domain(fd, ioas, NULL, NULL, NULL));
 		check(ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL));
 		/* Move the device to another IOAS and back. */
@@ -192,6 +225,17 @@ static void flow_mock_domain(void)
 		check(obj_destroy(fd, stdev));
 	}
 	close(fd);
+}
+
+static void flow_mock_domain(void)
+{
+	__flow_mock_domain(true);
+}
+
+/* IOMMU_OPTION_HUGE_PAGES off: the page-by-page map path */
+static void flow_mock_domain_small_pages(void)
+{
+	__flow_mock_domain(false);
 }
 
 static void flow_access(void)
@@ -219,7 +263,7 @@ out:
 
 static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 {
-	long vmpin = proc_status_kb("VmPin");
+	long vmpin = proc_status_kb("VmPin"), times;
 	unsigned int nth;
 	bool hit;
 
@@ -230,20 +274,30 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 		TH_LOG("the call at line %d failed: %s", unarmed_failure_line,
 		       strerror(unarmed_failure_errno));
 	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
+	ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE));
 
+	ASSERT_EQ(0, write_file(FAIL_IOMMUFD_TIMES, "1000000"));
+	times = fail_iommufd_times();
 	for (nth = 1; nth < 100000; nth++) {
 		ASSERT_EQ(0, arm_fail_nth(nth));
 		fault_armed = true;
 		flow();
 		fault_armed = false;
 		hit = disarm_fail_nth();
+		/* The accounting, and the pins themselves */
 		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))
-			TH_LOG("pins left behind with fault %u", nth);
+			TH_LOG("pins charged still with fault %u", nth);
+		ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE))
+			TH_LOG("pages left pinned with fault %u", nth);
 		if (!hit)
 			break;
 	}
-	TH_LOG("%u injection points", nth - 1);
+	times -= fail_iommufd_times();
+	TH_LOG("%u injection points, %ld of them iommufd's own", nth - 1,
+	       times);
 	ASSERT_LT(1, nth);
+	/* Every flow pins memory, where iommufd injects faults of its own. */
+	ASSERT_LT(0, times);
 }
 
 FIXTURE(fail_nth) {
@@ -252,11 +306,15 @@ FIXTURE(fail_nth) {
 
 FIXTURE_SETUP(fail_nth)
 {
+	char path[64];
+
 	if (access(DEBUGFS "/fail_iommufd", F_OK))
 		SKIP(return, "no fail_iommufd (CONFIG_IOMMUFD_TEST)");
 	ASSERT_TRUE(setup_fault_injection());
-	snprintf(fail_nth_path, sizeof(fail_nth_path),
-		 "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	fail_nth_fd = open(path, O_RDWR);
+	ASSERT_LE(0, fail_nth_fd);
 	buf = alloc_buffer(BUF_SIZE, 2 * MB);
 	ASSERT_NE(NULL, buf);
 	/* Fault in every page now: a failure must hit the kernel's calls. */
@@ -269,6 +327,9 @@ FIXTURE_SETUP(fail_nth)
 
 FIXTURE_TEARDOWN(fail_nth)
 {
+	if (fail_nth_fd >= 0)
+		close(fail_nth_fd);
+	fail_nth_fd = -1;
 	if (self->panic_on_warn[0])
 		write_file("/proc/sys/kernel/panic_on_warn",
 			   self->panic_on_warn);
@@ -289,6 +350,10 @@ FIXTURE_VARIANT_ADD(fail_nth, ranges) {
 
 FIXTURE_VARIANT_ADD(fail_nth, mock_domain) {
 	.flow = flow_mock_domain,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, mock_domain_small_pages) {
+	.flow = flow_mock_domain_small_pages,
 };
 
 FIXTURE_VARIANT_ADD(fail_nth, access) {
