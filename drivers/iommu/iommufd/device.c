@@ -306,26 +306,18 @@ static int iommufd_device_setup_msi(struct iommufd_device *idev,
 /*
  * A device whose IOMMU can enforce cache coherency gets a page table that
  * enforces it; one that cannot does not share such a page table, and gets
- * one of its own from the automatic attach instead.  Only a domain that
- * maps nothing yet can be made to enforce it (6.1's intel-iommu sets the
- * snoop bit only in PTEs it writes afterwards): a filled page table that
- * does not enforce it is refused to a device that can.
+ * one of its own from the automatic attach instead.  A page table enforces
+ * it from its allocation on, before anything is mapped (6.1's intel-iommu
+ * sets the snoop bit only in PTEs it writes afterwards), or never.
  */
 static int iommufd_device_check_coherency(struct iommufd_device *idev,
 					  struct iommufd_hw_pagetable *hwpt)
 {
-	const struct iommu_domain_ops *ops = hwpt->domain->ops;
+	bool enforced = hwpt->enforce_cache_coherency;
 
-	if (!device_iommu_capable(idev->dev,
-				  IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
-		return READ_ONCE(hwpt->enforce_cache_coherency) ? -EINVAL : 0;
-	if (READ_ONCE(hwpt->enforce_cache_coherency))
-		return 0;
-	if (hwpt->filled || !ops->enforce_cache_coherency ||
-	    !ops->enforce_cache_coherency(hwpt->domain))
-		return -EINVAL;
-	WRITE_ONCE(hwpt->enforce_cache_coherency, true);
-	return 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
+		return enforced ? 0 : -EINVAL;
+	return enforced ? -EINVAL : 0;
 }
 
 /*

@@ -182,7 +182,8 @@ void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
  * @filled: the domain holds the IOAS's mappings and follows its changes
  *	(iommufd_hw_pagetable_fill())
  * @enforce_cache_coherency: the domain enforces cache coherency, so only
- *	devices whose IOMMU can enforce it may attach
+ *	devices whose IOMMU can enforce it may attach; set at allocation,
+ *	before anything is mapped, and never changed
  * @msi_cookie: the domain has an MSI cookie (iommu_get_msi_cookie()) for
  *	devices with a software-managed MSI window
  * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
