@@ -279,6 +279,7 @@ static int iommufd_device_setup_msi(struct iommufd_device *idev,
 {
 	phys_addr_t sw_msi_start = PHYS_ADDR_MAX;
 	struct iommu_resv_region *resv;
+	size_t sw_msi_length = 0;
 	LIST_HEAD(regions);
 	int rc = 0;
 
@@ -286,18 +287,29 @@ static int iommufd_device_setup_msi(struct iommufd_device *idev,
 	list_for_each_entry(resv, &regions, list) {
 		if (resv->type == IOMMU_RESV_SW_MSI) {
 			sw_msi_start = resv->start;
+			sw_msi_length = resv->length;
 			break;
 		}
 	}
 	iommu_put_resv_regions(idev->dev, &regions);
-	if (sw_msi_start == PHYS_ADDR_MAX)
+	if (sw_msi_start == PHYS_ADDR_MAX || !sw_msi_length)
 		return 0;
 
 	mutex_lock(&iommufd_msi_cookie_lock);
 	if (!hwpt->msi_cookie) {
-		rc = iommu_get_msi_cookie(hwpt->domain, sw_msi_start);
+		/*
+		 * The cookie maps doorbells in the window for as long as the
+		 * domain lives: the window stays reserved as long, not only
+		 * while this device is attached.
+		 */
+		rc = iopt_reserve_iova(&hwpt->ioas->iopt, sw_msi_start,
+				       sw_msi_start + sw_msi_length - 1, hwpt);
+		if (!rc)
+			rc = iommu_get_msi_cookie(hwpt->domain, sw_msi_start);
 		if (!rc)
 			hwpt->msi_cookie = true;
+		else
+			iopt_remove_reserved_iova(&hwpt->ioas->iopt, hwpt);
 	}
 	mutex_unlock(&iommufd_msi_cookie_lock);
 	return rc;

@@ -105,6 +105,9 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 
 	if (hwpt->filled)
 		iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
+	/* The MSI window reserved for the domain's cookie */
+	if (hwpt->msi_cookie)
+		iopt_remove_reserved_iova(&ioas->iopt, hwpt);
 	iommu_domain_free(hwpt->domain);
 	refcount_dec(&ioas->obj.users);
 }

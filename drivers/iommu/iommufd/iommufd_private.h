@@ -185,7 +185,8 @@ void iommufd_object_put_destroy(struct iommufd_ctx *ictx,
  *	devices whose IOMMU can enforce it may attach; set at allocation,
  *	before anything is mapped, and never changed
  * @msi_cookie: the domain has an MSI cookie (iommu_get_msi_cookie()) for
- *	devices with a software-managed MSI window
+ *	devices with a software-managed MSI window, which the page table
+ *	keeps reserved in its IOAS until it is destroyed
  * @hwpt_item: in iommufd_ioas::hwpt_list, while @auto_domain
  *
  * Each device attached holds a long-term use of the page table.

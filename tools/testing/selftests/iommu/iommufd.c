@@ -2346,6 +2346,9 @@ TEST_F(mock, msi_window_and_relaxable_region)
 				    iova));
 	ASSERT_EQ(0, check_map(self->fd, hwpt, iova, self->buf, MB));
 
+	/* The fixture's device shares the domain, which got the cookie. */
+	ASSERT_EQ(self->hwpt_id, hwpt);
+
 	/* A replace gives the new domain a cookie before the move. */
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf, MB, iova));
@@ -2353,6 +2356,15 @@ TEST_F(mock, msi_window_and_relaxable_region)
 	ASSERT_EQ(0, mock_domain_replace(self->fd, stdev, &pt_id));
 	EXPECT_NE(hwpt, pt_id);
 	ASSERT_EQ(0, check_map(self->fd, pt_id, iova, self->buf, MB));
+	/*
+	 * The device with the MSI window left the first domain, which the
+	 * fixture's device keeps, cookie and all: the window stays reserved
+	 * there.  Regression: it went with the device, and a map could land
+	 * where the cookie maps MSI doorbells.
+	 */
+	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
+						self->buf, PAGE_SIZE,
+						MOCK_SW_MSI_START));
 	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
 }
 
