@@ -50,6 +50,12 @@ ifeq ($(VFIO_GROUP),n)
 OBJ := $(OBJ)-nogroup
 FRAGMENTS += $(TOP)/testbed/nogroup.config
 endif
+# The benchmark's kernel: without the debugging options that tax every
+# allocation (testbed/bench.config).
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+OBJ := $(OBJ)-bench
+FRAGMENTS += $(TOP)/testbed/bench.config
+endif
 # The tags of testbed/allowed-skips that apply to this configuration, and
 # where its boot keeps its logs: build/run for the default machine.
 RESULTS_CONFIG := $(IOMMU)$(if $(filter n,$(VFIO_GROUP)),$(comma)nogroup)
@@ -137,7 +143,7 @@ bench: initramfs
 		--out $(BUILD)/bench --tests vfio_dma_bench \
 		--append "testbed.bench=1 $(BENCH_APPEND)" --timeout 3600
 	@sed -n '/^@@ BEGIN/,/^@@ END/p' $(BUILD)/bench/tap.log
-	@python3 $(TOP)/testbed/results.py --config $(RESULTS_CONFIG) \
+	@python3 $(TOP)/testbed/results.py --config $(RESULTS_CONFIG),bench \
 		$(BUILD)/bench >/dev/null || \
 		{ echo "bench: a check failed or the kernel complained; see $(BUILD)/bench" >&2; exit 1; }
 

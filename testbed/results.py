@@ -37,6 +37,19 @@ TAP_PLAN = re.compile(r'^1\.\.(\d+)')
 ALLOWED_SKIPS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              'allowed-skips')
 END = re.compile(r'^@@ END (\S+) (\d+)$')
+LEAK = re.compile(r'^unreferenced object (0x[0-9a-f]+) \(size (\d+)\)')
+LEAK_FRAME = re.compile(r'^\[<[0-9a-f]+>\] (\S+)')
+# Allocators a leak's backtrace passes through before naming its caller.
+ALLOCATORS = re.compile(r'^(kmemleak_|slab_post_alloc_hook|kmem_cache_alloc|'
+                        r'__kmem_cache_alloc|__kmalloc|kmalloc|kzalloc|'
+                        r'kvmalloc|__kvmalloc|kvzalloc|kcalloc|krealloc|'
+                        r'__vmalloc|vmalloc|vzalloc|kmemdup|kstrdup|'
+                        r'kasprintf|kvasprintf|mempool_alloc|pcpu_alloc|'
+                        r'mas_alloc_nodes|mas_preallocate|'
+                        r'__alloc_pages|alloc_pages|xas_alloc|xas_nomem|'
+                        r'__xa_alloc|xa_alloc|__xa_insert|xa_store|'
+                        r'__xa_store|__xa_cmpxchg|xas_create|xas_store)')
+LEAK_COMM = re.compile(r'^comm "([^"]*)"')
 
 # First lines of the kernel's reports of a bug (the rest of each report is
 # indented or follows a "cut here" line).
@@ -58,6 +71,10 @@ SPLATS = [re.compile(p) for p in (
     r'inconsistent lock state',
     r'possible recursive locking',
     r'suspicious RCU usage',
+    r'BUG \S+ \((Not tainted|Tainted: [^)]*)\): ',  # SLUB debug: kmalloc-64...
+    r'list_(add|del) corruption',       # DEBUG_LIST
+    r'page dumped because: ',           # DEBUG_VM page checks
+    r'kmemleak: Kernel memory leak detector disabled',
 )]
 KTIME = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 MARK = re.compile(r'testbed: (BEGIN|END) (\S+)')
@@ -148,6 +165,8 @@ def parse_guest(rundir, results, allowed=frozenset()):
     done = False
     planned = None
     ended = []
+    leaks = None
+    scanned = False
     for line in read(tap_path).split('\n'):
         line = line.strip()
         m = PLAN.match(line)
@@ -178,6 +197,31 @@ def parse_guest(rundir, results, allowed=frozenset()):
         if line == '@@ DONE':
             done = True
             continue
+        if line == '@@ KMEMLEAK':
+            leaks = []
+            continue
+        if line == '@@ KMEMLEAK NOT BUILT':
+            if skip_allowed('guest: kmemleak', allowed):
+                results.append(('SKIP', 'guest: kmemleak',
+                                'the kernel was built without it'))
+            else:
+                results.append(('FAIL', 'guest: kmemleak', 'the kernel was '
+                                'built without it'))
+            scanned = True
+            continue
+        if line == '@@ KMEMLEAK OFF':
+            results.append(('FAIL', 'guest: kmemleak was off or turned '
+                            'itself off; no leak was looked for', ''))
+            scanned = True
+            continue
+        if line == '@@ KMEMLEAK END':
+            parse_leaks(leaks, results)
+            leaks = None
+            scanned = True
+            continue
+        if leaks is not None:
+            leaks.append(line)
+            continue
         if prog:
             body.append(line)
     if prog:
@@ -186,12 +230,44 @@ def parse_guest(rundir, results, allowed=frozenset()):
                         ''))
     if not done:
         results.append(('FAIL', 'guest: the test run did not finish', ''))
+    if done and not scanned:
+        results.append(('FAIL', 'guest: no kmemleak scan at the end of the '
+                        'run (CONFIG_DEBUG_KMEMLEAK, debugfs)', ''))
     if planned is None:
         results.append(('FAIL', 'guest: no plan of the programs to run', ''))
         return
     for p in planned:
         if p not in ended and p != prog:
             results.append(('FAIL', f'{p}: never ran', ''))
+
+
+def parse_leaks(lines, results):
+    """A failure for each object kmemleak reports, named after the first
+    function of its allocation backtrace that is not an allocator."""
+    size = None
+    caller = None
+    comm = None
+
+    def report():
+        if size is not None:
+            results.append(('FAIL', f'kmemleak: {size}-byte object leaked, '
+                            f'allocated by {caller or "an unknown caller"}',
+                            f'in {comm}' if comm else ''))
+    for line in lines:
+        m = LEAK.match(line)
+        if m:
+            report()
+            size, caller, comm = m.group(2), None, None
+            continue
+        m = LEAK_COMM.match(line)
+        if m and size is not None:
+            comm = m.group(1)
+            continue
+        m = LEAK_FRAME.match(line)
+        if m and size is not None and caller is None and \
+                not ALLOCATORS.match(m.group(1)):
+            caller = m.group(1)
+    report()
 
 
 def parse_console(rundir, results):

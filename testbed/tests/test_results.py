@@ -22,6 +22,8 @@ not ok 3 global.three
 @@ BEGIN prog_b
 ok 1 fix.t
 @@ END prog_b 0
+@@ KMEMLEAK
+@@ KMEMLEAK END
 @@ DONE
 '''
 
@@ -35,6 +37,7 @@ CLEAN_CONSOLE = '''[    1.0] Run /init as init process
 ALLOWED = """# made up
 virtio prog_a: global.two
 any p: fix.t1
+bench guest: kmemleak
 """
 
 
@@ -84,7 +87,7 @@ class Results(unittest.TestCase):
     def test_plan_mismatch(self):
         """Fewer results than the TAP plan promised is a failure."""
         tap = ('@@ PLAN p\n@@ BEGIN p\n1..3\nok 1 a\nok 2 b\n'
-               '@@ END p 0\n@@ DONE\n')
+               '@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n')
         rc, out = run(tap, CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  p: 2 results for a plan of 3', out)
@@ -94,11 +97,11 @@ class Results(unittest.TestCase):
 
     def test_program_never_ran(self):
         """Every program of the runner's plan must begin and end."""
-        tap = '@@ PLAN p q\n@@ BEGIN p\nok 1 a\n@@ END p 0\n@@ DONE\n'
+        tap = '@@ PLAN p q\n@@ BEGIN p\nok 1 a\n@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n'
         rc, out = run(tap, CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  q: never ran', out)
-        rc, out = run('@@ DONE\n', CLEAN_CONSOLE)
+        rc, out = run('@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n', CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  guest: no plan of the programs to run', out)
 
@@ -132,7 +135,7 @@ class Results(unittest.TestCase):
         """not ok fails whatever its directive says."""
         for directive in ('TODO later', 'XFAIL known', 'SKIP why'):
             tap = ('@@ PLAN p\n@@ BEGIN p\nok 1 a\nnot ok 2 b # %s\n'
-                   '@@ END p 0\n@@ DONE\n' % directive)
+                   '@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n' % directive)
             rc, out = run(tap, CLEAN_CONSOLE)
             self.assertEqual(rc, 1, directive)
             self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
@@ -141,7 +144,7 @@ class Results(unittest.TestCase):
         tap = ('@@ PLAN p\n@@ BEGIN p\n#  RUN           fix.t1 ...\n'
                '#      SKIP      no slot\nok 1 # SKIP no slot\n'
                '#  RUN           fix.t2 ...\nok 2 fix.t2\n'
-               '@@ END p 0\n@@ DONE\n')
+               '@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n')
         rc, out = run(tap, CLEAN_CONSOLE)
         self.assertIn('SKIP  p: fix.t1  (no slot)', out)
         self.assertIn('PASS  p: fix.t2', out)
@@ -156,7 +159,7 @@ class Results(unittest.TestCase):
         self.assertEqual(rc, 0)
 
     def test_splats(self):
-        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n'
         for splat in (
                 'WARNING: CPU: 1 PID: 77 at drivers/iommu/x.c:10 f+0x1/0x2',
                 'BUG: KASAN: use-after-free in foo+0x10/0x20',
@@ -164,13 +167,68 @@ class Results(unittest.TestCase):
                 'WARNING: possible circular locking dependency detected',
                 'INFO: task p:77 blocked for more than 120 seconds.',
                 'general protection fault, probably for non-canonical',
-                'Oops: 0000 [#1] PREEMPT SMP'):
+                'Oops: 0000 [#1] PREEMPT SMP',
+                'BUG kmalloc-64 (Not tainted): Redzone overwritten',
+                'BUG iommufd_pages (Tainted: G        W         ): Poison '
+                'overwritten',
+                'list_del corruption. next->prev should be ffff8880, but '
+                'was dead000000000122',
+                'page dumped because: VM_BUG_ON_PAGE(page_ref_count(page) '
+                '== 0)',
+                'kmemleak: Kernel memory leak detector disabled'):
             console = ('[ 1.0] testbed: BEGIN p\n[ 1.5] %s\n'
                        '[ 2.0] testbed: END p 0\n' % splat)
             rc, out = run(tap, console)
             self.assertEqual(rc, 1, splat)
             self.assertIn('FAIL  kernel splat during p: ' + splat, out)
             self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
+
+    def test_kmemleak(self):
+        leak = '''unreferenced object 0xffff888004a1b200 (size 64):
+  comm "iommufd", pid 80, jiffies 4294901234 (age 8.100s)
+  hex dump (first 32 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace:
+    [<000000001f2e3d4c>] __kmem_cache_alloc_node+0x1c0/0x2a0
+    [<000000005a6b7c8d>] kmalloc_trace+0x26/0x60
+    [<00000000aabbccdd>] iopt_alloc_area+0x20/0x90
+    [<0000000011223344>] iommufd_ioas_map+0x120/0x1c0
+unreferenced object 0xffff888004a1b300 (size 4096):
+  comm "swapper", pid 1, jiffies 4294901000 (age 9.000s)
+  backtrace:
+    [<000000001f2e3d4c>] __kmalloc+0x40/0x90
+'''
+        tap = ('@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ KMEMLEAK\n' +
+               leak + '@@ KMEMLEAK END\n@@ DONE\n')
+        rc, out = run(tap, CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  kmemleak: 64-byte object leaked, allocated by '
+                      'iopt_alloc_area+0x20/0x90  (in iommufd)', out)
+        self.assertIn('FAIL  kmemleak: 4096-byte object leaked, allocated '
+                      'by an unknown caller  (in swapper)', out)
+        self.assertEqual(out[-1], '1 passed, 2 failed, 0 skipped')
+
+    def test_no_kmemleak_scan(self):
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n%s@@ DONE\n'
+        rc, out = run(tap % '', CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  guest: no kmemleak scan at the end of the run '
+                      '(CONFIG_DEBUG_KMEMLEAK, debugfs)', out)
+        rc, out = run(tap % '@@ KMEMLEAK OFF\n', CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  guest: kmemleak was off or turned itself off; '
+                      'no leak was looked for', out)
+        self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
+        # A kernel built without kmemleak: allowed only where it is meant
+        rc, out = run(tap % '@@ KMEMLEAK NOT BUILT\n', CLEAN_CONSOLE)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  guest: kmemleak  (the kernel was built without '
+                      'it)', out)
+        rc, out = run(tap % '@@ KMEMLEAK NOT BUILT\n', CLEAN_CONSOLE,
+                      config='bench')
+        self.assertEqual(rc, 0)
+        self.assertIn('SKIP  guest: kmemleak  (the kernel was built without '
+                      'it)', out)
 
     def test_unfinished(self):
         rc, out = run('@@ PLAN p\n@@ BEGIN p\nok 1 t\n', CLEAN_CONSOLE)
@@ -186,7 +244,7 @@ class Results(unittest.TestCase):
     def test_crash_and_timeout(self):
         tap = ('@@ PLAN a b c\n@@ BEGIN a\n@@ END a 139\n@@ BEGIN b\n'
                'ok 1 t\n@@ END b 137\n'
-               '@@ BEGIN c\n@@ END c 0\n@@ DONE\n')
+               '@@ BEGIN c\n@@ END c 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n')
         rc, out = run(tap, CLEAN_CONSOLE)
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  a: exited with status 139', out)
@@ -194,7 +252,7 @@ class Results(unittest.TestCase):
         self.assertIn('FAIL  c: ran no test', out)
 
     def test_lint(self):
-        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ DONE\n'
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n'
         rc, out = run(tap, CLEAN_CONSOLE, lint='ok 1 a\nnot ok 2 b\n')
         self.assertEqual(rc, 1)
         self.assertIn('FAIL  lint: b', out)
