@@ -31,6 +31,21 @@ enum {
 	IOMMU_TEST_OP_TRIGGER_IOPF,
 };
 
+/*
+ * Ops of this series that mainline does not have, numbered far above
+ * mainline's so that the two sets never meet.
+ *
+ * IOMMU_TEST_OP_MD_CHECK_PTE: every mock page of [iova, iova + length) of
+ * the mock page table @id is mapped with exactly the permissions @perm
+ * (IOMMU_IOAS_MAP_READABLE and IOMMU_IOAS_MAP_WRITEABLE) by an entry of
+ * @page_size bytes (the mock's small page, PAGE_SIZE / 2, or its large
+ * one, 512 small pages, which only MOCK_FLAGS_DEVICE_HUGE_IOVA domains
+ * have).  EINVAL when a page differs or is not mapped.
+ */
+enum {
+	IOMMU_TEST_OP_MD_CHECK_PTE = 1 << 16,
+};
+
 /* The IOVA range the mock IOMMU domain translates. */
 enum {
 	MOCK_APERTURE_START = 1UL << 24,
@@ -108,6 +123,13 @@ struct iommu_test_cmd {
 			__aligned_u64 uptr;
 			__u32 refs;
 		} check_refs;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 page_size;
+			__u32 perm;
+			__u32 __reserved;
+		} check_pte;
 		struct {
 			__u32 out_access_fd;
 			__u32 flags;

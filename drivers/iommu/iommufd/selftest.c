@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 #include "iommufd_test.h"
@@ -44,7 +45,9 @@ bool iommufd_should_fail(void)
 enum {
 	MOCK_PFN_READ = 1UL << 0,
 	MOCK_PFN_WRITE = 1UL << 1,
-	MOCK_PFN_SHIFT = 2,
+	/* part of a MOCK_HUGE_PAGE_SIZE entry */
+	MOCK_PFN_HUGE = 1UL << 2,
+	MOCK_PFN_SHIFT = 3,
 };
 
 /*
@@ -243,6 +246,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
 	size_t i, count = pgsize / MOCK_IO_PAGE_SIZE * pgcount;
+	size_t per_page = pgsize / MOCK_IO_PAGE_SIZE;
 	unsigned long flags = 0;
 	void *old;
 
@@ -255,6 +259,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 		flags |= MOCK_PFN_READ;
 	if (prot & IOMMU_WRITE)
 		flags |= MOCK_PFN_WRITE;
+	if (pgsize == MOCK_HUGE_PAGE_SIZE)
+		flags |= MOCK_PFN_HUGE;
 
 	for (i = 0; i != count; i++) {
 		old = xa_store(&mock->pfns, iova / MOCK_IO_PAGE_SIZE,
@@ -262,6 +268,15 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 					   MOCK_PFN_SHIFT | flags),
 			       gfp);
 		if (xa_is_err(old)) {
+			/*
+			 * A real page table writes an entry whole: take back
+			 * what was stored of the current page of @pgsize.
+			 */
+			while (i % per_page) {
+				i--;
+				iova -= MOCK_IO_PAGE_SIZE;
+				xa_erase(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+			}
 			*mapped = i * MOCK_IO_PAGE_SIZE;
 			return xa_err(old);
 		}
@@ -288,6 +303,15 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 		/* Unmapping what is not mapped is an iommufd bug. */
 		if (WARN_ON(!old))
 			break;
+		/*
+		 * So is unmapping part of a large entry, which a real IOMMU
+		 * would unmap whole: its first and last small pages must be
+		 * the first and last of the range.
+		 */
+		WARN_ON((xa_to_value(old) & MOCK_PFN_HUGE) &&
+			((i == 0 && iova % MOCK_HUGE_PAGE_SIZE) ||
+			 (i == count - 1 &&
+			  (iova + MOCK_IO_PAGE_SIZE) % MOCK_HUGE_PAGE_SIZE)));
 		iova += MOCK_IO_PAGE_SIZE;
 	}
 	return i * MOCK_IO_PAGE_SIZE;
@@ -634,6 +658,59 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 		put_page(page);
 		rc = 0;
 		if (iommu_iova_to_phys(&mock->domain, iova + off) != phys) {
+			rc = -EINVAL;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+	}
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * IOMMU_TEST_OP_MD_CHECK_PTE: each mock page of [iova, iova + length) of the
+ * mock domain @cmd->id is mapped with exactly @perm, by an entry of
+ * @page_size.
+ */
+static int iommufd_test_md_check_pte(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	u64 iova = cmd->check_pte.iova, length = cmd->check_pte.length;
+	u64 page_size = cmd->check_pte.page_size;
+	unsigned long want = 0, off, mask;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	int rc = 0;
+	u64 end;
+	void *entry;
+
+	if (cmd->check_pte.__reserved ||
+	    cmd->check_pte.perm & ~(IOMMU_IOAS_MAP_READABLE |
+				    IOMMU_IOAS_MAP_WRITEABLE))
+		return -EOPNOTSUPP;
+	if (!length || iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE ||
+	    (page_size != MOCK_IO_PAGE_SIZE &&
+	     page_size != MOCK_HUGE_PAGE_SIZE))
+		return -EINVAL;
+	if (check_add_overflow(iova, length, &end))
+		return -EOVERFLOW;
+	if (cmd->check_pte.perm & IOMMU_IOAS_MAP_READABLE)
+		want |= MOCK_PFN_READ;
+	if (cmd->check_pte.perm & IOMMU_IOAS_MAP_WRITEABLE)
+		want |= MOCK_PFN_WRITE;
+	if (page_size == MOCK_HUGE_PAGE_SIZE)
+		want |= MOCK_PFN_HUGE;
+	mask = MOCK_PFN_READ | MOCK_PFN_WRITE | MOCK_PFN_HUGE;
+
+	mock = iommufd_test_get_mock_domain(ucmd, cmd->id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
+	for (off = 0; off < length; off += MOCK_IO_PAGE_SIZE) {
+		entry = xa_load(&mock->pfns, (iova + off) / MOCK_IO_PAGE_SIZE);
+		if (!entry || (xa_to_value(entry) & mask) != want) {
 			rc = -EINVAL;
 			break;
 		}
@@ -1043,6 +1120,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->check_map.iova,
 						 cmd->check_map.length,
 						 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_MD_CHECK_PTE:
+		return iommufd_test_md_check_pte(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return iommufd_test_md_check_refs(u64_to_user_ptr(cmd->check_refs.uptr),
 						  cmd->check_refs.length,

@@ -1185,6 +1185,137 @@ TEST_F(mock, huge_pages_off)
 	ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, self->buf, MB));
 }
 
+/*
+ * IOMMU_TEST_OP_MD_CHECK_PTE is an extension of this series: mainline
+ * answers EOPNOTSUPP, as for any op it does not know, where the series
+ * refuses the zero length with EINVAL.
+ */
+static bool have_check_pte(int fd)
+{
+	return check_pte(fd, 0, 0, 0, 0, 0) && errno != EOPNOTSUPP;
+}
+
+/*
+ * IOMMU_OPTION_HUGE_PAGES decides the IOMMU page size: memory of huge
+ * pages is mapped with the domain's large pages while the option is on
+ * (the default), and page by page, with the same translations, once it is
+ * off; before the attach and after it alike.  A domain with only small
+ * pages on the same IOAS gets small pages.
+ */
+TEST_F(mock, iommu_page_size)
+{
+	__u64 iova = MOCK_APERTURE_START + 2 * MB, val;
+	__u32 ioas_id, hwpt_id, stdev_id;
+	void *thp;
+	int on;
+
+	if (!have_check_pte(self->fd))
+		SKIP(return, "no IOMMU_TEST_OP_MD_CHECK_PTE (a series extension)");
+	thp = alloc_buffer_thp(4 * MB);
+	ASSERT_NE(NULL, thp) TH_LOG("no transparent huge pages");
+	for (on = 1; on >= 0; on--) {
+		ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+		val = on;
+		ASSERT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_SET, ioas_id, &val));
+		/* 2 MiB before the attach, 2 MiB after it */
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, thp, 2 * MB,
+					    iova));
+		ASSERT_EQ(0, mock_domain_flags(self->fd, ioas_id,
+					       MOCK_FLAGS_DEVICE_HUGE_IOVA,
+					       &stdev_id, &hwpt_id));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, thp + 2 * MB,
+					    2 * MB, iova + 2 * MB));
+		ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, thp, 4 * MB));
+		EXPECT_EQ(0, check_pte(self->fd, hwpt_id, iova, 4 * MB,
+				       on ? MOCK_HUGE_PAGE_SIZE :
+					    MOCK_PAGE_SIZE, MAP_RW));
+		/* The plain mock domain on the same IOAS: small pages only */
+		ASSERT_EQ(0, mock_domain(self->fd, ioas_id, NULL, &hwpt_id,
+					 NULL));
+		EXPECT_EQ(0, check_pte(self->fd, hwpt_id, iova, 4 * MB,
+				       MOCK_PAGE_SIZE, MAP_RW));
+		EXPECT_ERRNO(EINVAL, check_pte(self->fd, hwpt_id, iova, 4 * MB,
+					       MOCK_HUGE_PAGE_SIZE, MAP_RW));
+		ASSERT_EQ(0, obj_destroy(self->fd, stdev_id));
+		ASSERT_EQ(0, ioas_unmap(self->fd, ioas_id, 0, UINT64_MAX,
+					NULL));
+	}
+	EXPECT_EQ(0, check_unpinned(thp, 4 * MB));
+	munmap(thp, 4 * MB);
+}
+
+/*
+ * The permissions of IOAS_MAP reach the IOMMU: read-only and write-only
+ * mappings (write-only is what a device that only writes, as a NIC's
+ * receive ring, asks for), checked page by page; and the check is strict.
+ */
+TEST_F(mock, map_permissions)
+{
+	static const __u32 perms[] = {
+		IOMMU_IOAS_MAP_READABLE, IOMMU_IOAS_MAP_WRITEABLE, MAP_RW,
+	};
+	static const __u32 wrong[] = {
+		IOMMU_IOAS_MAP_WRITEABLE, IOMMU_IOAS_MAP_READABLE,
+		IOMMU_IOAS_MAP_READABLE,
+	};
+	__u64 iova = MOCK_APERTURE_START;
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_PTE,
+		.id = self->hwpt_id,
+	};
+	unsigned int i;
+
+	if (!have_check_pte(self->fd))
+		SKIP(return, "no IOMMU_TEST_OP_MD_CHECK_PTE (a series extension)");
+	for (i = 0; i != ARRAY_SIZE(perms); i++) {
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB,
+				      &iova,
+				      perms[i] | IOMMU_IOAS_MAP_FIXED_IOVA));
+		ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova,
+				       self->buf, MB));
+		EXPECT_EQ(0, check_pte(self->fd, self->hwpt_id, iova, MB,
+				       MOCK_PAGE_SIZE, perms[i]));
+		EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id, iova,
+					       MB, MOCK_PAGE_SIZE, wrong[i]));
+		EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id, iova,
+					       MB, MOCK_PAGE_SIZE, 0));
+		/* One page past the mapping is not mapped at all */
+		EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id, iova,
+					       MB + MOCK_PAGE_SIZE,
+					       MOCK_PAGE_SIZE, perms[i]));
+		iova += MB;
+	}
+
+	/* The check's own bad input */
+	EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id,
+				       MOCK_APERTURE_START, 0, MOCK_PAGE_SIZE,
+				       IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id,
+				       MOCK_APERTURE_START + 1, MB,
+				       MOCK_PAGE_SIZE, IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERRNO(EINVAL, check_pte(self->fd, self->hwpt_id,
+				       MOCK_APERTURE_START, MB, PAGE_SIZE * 2,
+				       IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERRNO(EOVERFLOW, check_pte(self->fd, self->hwpt_id,
+					  -(__u64)MB, 2 * MB, MOCK_PAGE_SIZE,
+					  IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERRNO(EOPNOTSUPP, check_pte(self->fd, self->hwpt_id,
+					   MOCK_APERTURE_START, MB,
+					   MOCK_PAGE_SIZE,
+					   IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_ERRNO(ENOENT, check_pte(self->fd, self->ioas_id,
+				       MOCK_APERTURE_START, MB, MOCK_PAGE_SIZE,
+				       IOMMU_IOAS_MAP_READABLE));
+	cmd.check_pte.iova = MOCK_APERTURE_START;
+	cmd.check_pte.length = MB;
+	cmd.check_pte.page_size = MOCK_PAGE_SIZE;
+	cmd.check_pte.perm = IOMMU_IOAS_MAP_READABLE;
+	cmd.check_pte.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+}
+
 /* An attach that the IOAS cannot take fails and changes nothing. */
 TEST_F(mock, attach_refused)
 {
@@ -1273,7 +1404,7 @@ TEST_F(mock, two_domains)
 	/* The existing mapping went into the new domain. */
 	ASSERT_EQ(0, check_map(self->fd, huge_hwpt, iova, self->buf, MB));
 
-	/* 4 MiB, 2 MiB aligned: large pages in the huge domain. */
+	/* 4 MiB, 2 MiB aligned (mock.iommu_page_size checks page sizes) */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2, 4 * MB,
 				    MOCK_APERTURE_START + 16 * MB));
 	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id,

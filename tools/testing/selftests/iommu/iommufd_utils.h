@@ -221,18 +221,62 @@ static inline uint8_t buf_byte(size_t off)
 	return (uint8_t)(off * 31 + (off >> 12) * 7 + 0x5a);
 }
 
-static inline void *alloc_buffer(size_t size, size_t align)
+static inline void *__alloc_buffer(size_t size, size_t align, int advice)
 {
-	uint8_t *p;
+	uint8_t *area, *p;
 	size_t i;
 
-	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	area = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
 		return NULL;
-	p = (uint8_t *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	p = (uint8_t *)(((uintptr_t)area + align - 1) & ~(align - 1));
+	if (advice && madvise(p, size, advice)) {
+		munmap(area, size + align);
+		return NULL;
+	}
 	for (i = 0; i < size; i++)
 		p[i] = buf_byte(i);
+	return p;
+}
+
+static inline void *alloc_buffer(size_t size, size_t align)
+{
+	return __alloc_buffer(size, align, 0);
+}
+
+/* The AnonHugePages of /proc/self/smaps_rollup in kB, or -1 */
+static inline long anon_huge_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Memory of transparent huge pages (the test kernel has THP in madvise
+ * mode), 2 MiB aligned: what the mock's large IOMMU pages map.  NULL with
+ * errno ENOMEM when the kernel gave small pages instead.
+ */
+static inline void *alloc_buffer_thp(size_t size)
+{
+	long before = anon_huge_kb();
+	void *p = __alloc_buffer(size, 2 * MB, MADV_HUGEPAGE);
+
+	if (p && anon_huge_kb() - before < (long)(size / 1024)) {
+		munmap(p, size);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return p;
 }
 
@@ -291,6 +335,31 @@ static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
 			.iova = iova,
 			.length = length,
 			.uptr = (uintptr_t)buf,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* The mock's small and large IOMMU pages */
+#define MOCK_HUGE_PAGE_SIZE	(512 * MOCK_PAGE_SIZE)
+
+/*
+ * IOMMU_TEST_OP_MD_CHECK_PTE: [iova, iova + length) of the mock page table
+ * is mapped with exactly @perm (MAP_RW bits) by entries of @page_size.
+ */
+static inline int check_pte(int fd, __u32 hwpt_id, __u64 iova, __u64 length,
+			    __u64 page_size, __u32 perm)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_PTE,
+		.id = hwpt_id,
+		.check_pte = {
+			.iova = iova,
+			.length = length,
+			.page_size = page_size,
+			.perm = perm,
 		},
 	};
 
