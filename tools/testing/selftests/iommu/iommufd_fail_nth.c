@@ -6,6 +6,8 @@
  * until a run hits none.  Every run must unwind cleanly: no kernel warning
  * (panic_on_warn is set, so one would stop the machine), nothing left
  * pinned once the iommufd is closed (VmPin, and each page's pin count).
+ * A call that succeeds although a fault was armed must have done all of
+ * its work: its result is checked, with the fault held back meanwhile.
  * A sweep must have met iommufd's own injection points.
  */
 #include <fcntl.h>
@@ -93,6 +95,27 @@ static bool disarm_fail_nth(void)
 }
 
 /*
+ * Hold the armed fault back while a result is checked, so that the check's
+ * own calls do not take it; returns what resume_fault() re-arms.
+ */
+static unsigned int pause_fault(void)
+{
+	char val[16] = "";
+
+	if (pread(fail_nth_fd, val, sizeof(val) - 1, 0) < 0)
+		return 0;
+	if (pwrite(fail_nth_fd, "0", 1, 0) != 1)
+		return 0;
+	return atoi(val);
+}
+
+static void resume_fault(unsigned int left)
+{
+	if (left)
+		arm_fail_nth(left);
+}
+
+/*
  * fail_iommufd's "times" counts down once for each fault it injects: set
  * high before a sweep, it tells how many of the injected faults were
  * iommufd's own (fail-nth ignores its value otherwise).
@@ -110,6 +133,14 @@ static long fail_iommufd_times(void)
 
 static void *buf;
 #define BUF_SIZE	(256 * 1024UL)
+/*
+ * Memory faulted in from its last page to its first, so that each page is
+ * a physically contiguous run of its own: more runs than one pinning batch
+ * (a page of page pointers) holds, and than the run array starts with.
+ */
+static unsigned char *frag;
+#define FRAG_PAGES	530UL
+#define FRAG_SIZE	(FRAG_PAGES * PAGE_SIZE)
 
 /*
  * Without a fault armed every call of a flow must succeed: count the
@@ -129,6 +160,35 @@ static int check_at(int rc, int line)
 }
 
 #define check(rc)	check_at(rc, __LINE__)
+
+/* Successful calls whose result was wrong, armed or not */
+static unsigned int wrong_results;
+static int wrong_result_line;
+
+#define verify(ok)							\
+	do {								\
+		unsigned int __left = pause_fault();			\
+									\
+		if (!(ok) && !wrong_results++)				\
+			wrong_result_line = __LINE__;			\
+		resume_fault(__left);					\
+	} while (0)
+
+/* Does a new access on @ioas read @len bytes at @iova equal to @want? */
+static bool reads_back(int fd, __u32 ioas, __u64 iova, const void *want,
+		       size_t len)
+{
+	static unsigned char tmp[FRAG_SIZE];
+	int access_fd;
+	bool ok;
+
+	if (len > sizeof(tmp) || create_access(fd, ioas, &access_fd))
+		return false;
+	ok = !access_rw(fd, access_fd, iova, tmp, len, 0) &&
+	     !memcmp(tmp, want, len);
+	close(access_fd);
+	return ok;
+}
 
 /* Open an iommufd with one IOAS; on failure nothing is left open. */
 static int open_ioas(int *fd, __u32 *ioas)
@@ -161,9 +221,12 @@ static void flow_ioas(void)
 	if (check(set_pin_batch(fd, 7)) || check(ioas_alloc(fd, &ioas)) ||
 	    check(ioas_alloc(fd, &ioas2)))
 		goto out;
-	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
-	check(ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW));
-	check(iova_ranges(fd, ioas, r, &num, NULL));
+	if (!check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW)))
+		verify(reads_back(fd, ioas, iova, buf, BUF_SIZE));
+	if (!check(ioas_copy(fd, ioas2, ioas, iova, BUF_SIZE, &dst, MAP_RW)))
+		verify(reads_back(fd, ioas2, dst, buf, BUF_SIZE));
+	if (!check(iova_ranges(fd, ioas, r, &num, NULL)))
+		verify(num == 1 && r[0].start == 0 && r[0].last == UINT64_MAX);
 	check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
 	check(obj_destroy(fd, ioas));
 out:
@@ -176,22 +239,34 @@ static void flow_ranges(void)
 		{ .start = MOCK_APERTURE_START, .last = MOCK_APERTURE_LAST },
 	};
 	__u64 iova = 0;
-	__u32 ioas;
+	__u32 ioas, hwpt;
+	bool allowed, mapped;
 	int fd;
 
 	if (open_ioas(&fd, &ioas))
 		return;
-	check(allow_iovas(fd, ioas, r, 1));
+	allowed = !check(allow_iovas(fd, ioas, r, 1));
 	check(add_reserved(fd, ioas, 0, PAGE_SIZE));
-	check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
-	check(mock_domain(fd, ioas, NULL, NULL, NULL));
+	mapped = !check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW));
+	if (mapped && allowed)
+		verify(iova >= MOCK_APERTURE_START &&
+		       iova + BUF_SIZE - 1 <= MOCK_APERTURE_LAST);
+	if (!check(mock_domain(fd, ioas, NULL, &hwpt, NULL)) && mapped)
+		verify(!check_map(fd, hwpt, iova, buf, BUF_SIZE));
 	close(fd);
+}
+
+/* Is [x, x + len) clear of [start, start + len2)? */
+static bool clear_of(__u64 x, __u64 len, __u64 start, __u64 len2)
+{
+	return x >= start + len2 || x + len <= start;
 }
 
 static void __flow_mock_domain(bool huge_pages)
 {
 	__u32 ioas, ioas2, stdev, hwpt, pt_id;
-	__u64 iova, dst = 0, off = 0;
+	__u64 iova, dst = 0, dst2 = 0, off = 0;
+	bool first, second, mapped, copied;
 	int fd;
 
 	if (open_ioas(&fd, &ioas))
@@ -204,26 +279,53 @@ static void __flow_mock_domain(bool huge_pages)
 	 * areas, so that a fault while filling the domain unwinds one.
 	 */
 	iova = MOCK_APERTURE_START;
-	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE / 2, iova));
-	check(ioas_map_fixed(fd, ioas, buf + BUF_SIZE / 2, BUF_SIZE / 2,
-			     iova + BUF_SIZE / 2));
-	if (!check(mock_domain(fd, ioas, &stdev, &hwpt, NULL))) {
-		check(ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW));
-		check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE / 2, &dst,
-				MAP_RW));
-		check(mock_domain(fd, ioas, NULL, NULL, NULL));
-		check(ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL));
-		/* Move the device to another IOAS and back. */
-		if (!check(ioas_alloc(fd, &ioas2))) {
-			check(ioas_map_fixed(fd, ioas2, buf, BUF_SIZE,
-					     MOCK_APERTURE_START));
-			pt_id = ioas2;
-			check(mock_domain_replace(fd, stdev, &pt_id));
-			pt_id = ioas;
-			check(mock_domain_replace(fd, stdev, &pt_id));
-		}
-		check(obj_destroy(fd, stdev));
+	first = !check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE / 2, iova));
+	second = !check(ioas_map_fixed(fd, ioas, buf + BUF_SIZE / 2,
+				       BUF_SIZE / 2, iova + BUF_SIZE / 2));
+	if (check(mock_domain(fd, ioas, &stdev, &hwpt, NULL)))
+		goto out;
+	if (first)
+		verify(!check_map(fd, hwpt, iova, buf, BUF_SIZE / 2));
+	if (second)
+		verify(!check_map(fd, hwpt, iova + BUF_SIZE / 2,
+				  buf + BUF_SIZE / 2, BUF_SIZE / 2));
+	mapped = !check(ioas_map(fd, ioas, buf, BUF_SIZE, &dst, MAP_RW));
+	if (mapped)
+		verify(!check_map(fd, hwpt, dst, buf, BUF_SIZE));
+	copied = !check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE / 2, &dst2,
+				  MAP_RW));
+	if (copied)
+		verify(!check_map(fd, hwpt, dst2, buf, BUF_SIZE / 2));
+	if (!check(mock_domain(fd, ioas, NULL, &pt_id, NULL)))
+		verify(pt_id == hwpt);
+	if (!check(ioas_unmap(fd, ioas, iova, BUF_SIZE, NULL))) {
+		verify(check_map(fd, hwpt, iova, buf, MOCK_PAGE_SIZE) &&
+		       errno == EINVAL);
+		/* What the kernel placed there went with it. */
+		mapped = mapped && clear_of(dst, BUF_SIZE, iova, BUF_SIZE);
+		copied = copied && clear_of(dst2, BUF_SIZE / 2, iova, BUF_SIZE);
 	}
+	/* Move the device to another IOAS and back. */
+	if (!check(ioas_alloc(fd, &ioas2))) {
+		first = !check(ioas_map_fixed(fd, ioas2, buf, BUF_SIZE,
+					      MOCK_APERTURE_START));
+		pt_id = ioas2;
+		if (!check(mock_domain_replace(fd, stdev, &pt_id)) && first)
+			verify(pt_id != hwpt &&
+			       !check_map(fd, pt_id, MOCK_APERTURE_START, buf,
+					  BUF_SIZE));
+		pt_id = ioas;
+		if (!check(mock_domain_replace(fd, stdev, &pt_id))) {
+			if (mapped)
+				verify(!check_map(fd, pt_id, dst, buf,
+						  BUF_SIZE));
+			if (copied)
+				verify(!check_map(fd, pt_id, dst2, buf,
+						  BUF_SIZE / 2));
+		}
+	}
+	check(obj_destroy(fd, stdev));
+out:
 	close(fd);
 }
 
@@ -250,14 +352,40 @@ static void flow_access(void)
 	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
 	if (check(create_access(fd, ioas, &access_fd)))
 		goto out;
+	/* It checks itself that the pages it pinned are those of buf. */
 	check(access_pages(fd, access_fd, iova, BUF_SIZE, buf, 0, NULL));
-	check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0));
-	check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp),
-			MOCK_ACCESS_RW_WRITE));
+	memset(tmp, 0, sizeof(tmp));
+	if (!check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0)))
+		verify(!memcmp(tmp, (unsigned char *)buf + 100, sizeof(tmp)));
+	tmp[0] ^= 0xff;
+	if (!check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp),
+			     MOCK_ACCESS_RW_WRITE)))
+		verify(!memcmp(tmp, (unsigned char *)buf + 100, sizeof(tmp)));
 	/* The unmap calls the access back to unpin. */
 	check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
 	close(access_fd);
 out:
+	close(fd);
+}
+
+/*
+ * A fragmented mapping: more runs than a pinning batch, and than one
+ * scatterlist of the domain fill takes, mapped into a domain at its
+ * attach, and read through an access.
+ */
+static void flow_fragmented(void)
+{
+	__u64 iova = MOCK_APERTURE_START;
+	__u32 ioas, hwpt;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	if (!check(ioas_map_fixed(fd, ioas, frag, FRAG_SIZE, iova)) &&
+	    !check(mock_domain(fd, ioas, NULL, &hwpt, NULL))) {
+		verify(!check_map(fd, hwpt, iova, frag, FRAG_SIZE));
+		verify(reads_back(fd, ioas, iova, frag, FRAG_SIZE));
+	}
 	close(fd);
 }
 
@@ -269,12 +397,17 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 
 	/* The flow must work with no fault at all. */
 	unarmed_failures = 0;
+	wrong_results = 0;
 	flow();
 	ASSERT_EQ(0, unarmed_failures)
 		TH_LOG("the call at line %d failed: %s", unarmed_failure_line,
 		       strerror(unarmed_failure_errno));
+	ASSERT_EQ(0, wrong_results)
+		TH_LOG("the result checked at line %d is wrong",
+		       wrong_result_line);
 	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
 	ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE));
+	ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE));
 
 	ASSERT_EQ(0, write_file(FAIL_IOMMUFD_TIMES, "1000000"));
 	times = fail_iommufd_times();
@@ -284,10 +417,15 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 		flow();
 		fault_armed = false;
 		hit = disarm_fail_nth();
+		ASSERT_EQ(0, wrong_results)
+			TH_LOG("with fault %u, wrong result checked at line %d",
+			       nth, wrong_result_line);
 		/* The accounting, and the pins themselves */
 		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))
 			TH_LOG("pins charged still with fault %u", nth);
 		ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE))
+			TH_LOG("pages left pinned with fault %u", nth);
+		ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE))
 			TH_LOG("pages left pinned with fault %u", nth);
 		if (!hit)
 			break;
@@ -319,6 +457,19 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_NE(NULL, buf);
 	/* Fault in every page now: a failure must hit the kernel's calls. */
 	memset(buf, 1, BUF_SIZE);
+	if (!frag) {
+		size_t i;
+
+		frag = mmap(NULL, FRAG_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, frag);
+		ASSERT_EQ(0, madvise(frag, FRAG_SIZE, MADV_NOHUGEPAGE));
+		/* Each page starts with its index: no two are alike. */
+		for (i = FRAG_PAGES; i-- > 0;) {
+			memset(frag + i * PAGE_SIZE, i * 7 + 1, PAGE_SIZE);
+			memcpy(frag + i * PAGE_SIZE, &i, sizeof(i));
+		}
+	}
 	ASSERT_EQ(0, read_file("/proc/sys/kernel/panic_on_warn",
 			       self->panic_on_warn,
 			       sizeof(self->panic_on_warn)));
@@ -358,6 +509,10 @@ FIXTURE_VARIANT_ADD(fail_nth, mock_domain_small_pages) {
 
 FIXTURE_VARIANT_ADD(fail_nth, access) {
 	.flow = flow_access,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, fragmented) {
+	.flow = flow_fragmented,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)
