@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include <linux/iommufd.h>
+#include <linux/kvm.h>
 #include <linux/vfio.h>
 
 #include "../kselftest_harness.h"
@@ -160,6 +161,121 @@ TEST_F(cdev, replace_ioas)
 	munmap(buf2, BUF_SIZE);
 }
 
+/*
+ * IOAS_MAP's permissions reach the IOMMU: through a read-only mapping the
+ * edu reads, while its write there is blocked and leaves memory as it
+ * was; through a write-only mapping it writes.
+ */
+TEST_F(cdev, read_only_mapping)
+{
+	uint8_t *ro = self->buf, *rw = self->buf + 4096, expect[LEN];
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, iommufd_map_flags(self->iommufd, self->ioas, ro, IOVA,
+				       4096, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, rw, IOVA + 4096,
+				 4096));
+	/*
+	 * The write first: QEMU's intel-iommu reports a fault only when it
+	 * walks the page table, and drops a write that hits a read-only
+	 * entry of its IOTLB silently.
+	 */
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&self->edu, IOVA, ro, LEN));
+	fill(ro, LEN, 0x5e);
+	memcpy(expect, ro, LEN);
+	memset(rw, 0, LEN);
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA, 0, LEN));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA + 4096, 0, LEN));
+	ASSERT_EQ(0, memcmp(expect, rw, LEN));
+
+	/* The edu still holds expect[]: write it through a write-only map. */
+	ASSERT_EQ(0, iommufd_unmap(self->iommufd, self->ioas, IOVA + 4096,
+				   4096, NULL));
+	ASSERT_EQ(0, iommufd_map_flags(self->iommufd, self->ioas, rw,
+				       IOVA + 4096, 4096,
+				       IOMMU_IOAS_MAP_WRITEABLE));
+	memset(rw, 0, LEN);
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA + 4096, 0, LEN));
+	ASSERT_EQ(0, memcmp(expect, rw, LEN));
+}
+
+/* x86's MSI window: a write there is an interrupt, never memory */
+#define MSI_START	0xfee00000ULL
+#define MSI_LAST	0xfeefffffULL
+
+/* IOAS_IOVA_RANGES of @ioas into @r (up to 8); the count, or -errno. */
+static int iova_ranges(int iommufd, uint32_t ioas,
+		       struct iommu_iova_range r[8])
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = 8,
+		.allowed_iovas = (uintptr_t)r,
+	};
+
+	if (ioctl(iommufd, IOMMU_IOAS_IOVA_RANGES, &cmd))
+		return -errno;
+	return cmd.num_iovas;
+}
+
+/*
+ * The IOMMU's MSI window is reserved in the IOAS while the device is
+ * attached: IOVA_RANGES leaves it out, exactly, and a mapping that
+ * touches it is refused with EADDRINUSE.  Detached, the device no longer
+ * reserves it; a mapping there then keeps the device from attaching.
+ */
+TEST_F(cdev, msi_window_reserved)
+{
+	struct iommu_iova_range r[8];
+	bool below = false, above = false;
+	int n, i;
+
+	if (_metadata->skip)
+		return;
+	n = iova_ranges(self->iommufd, self->ioas, r);
+	ASSERT_LT(1, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_TRUE(r[i].last < MSI_START || r[i].start > MSI_LAST);
+		below |= r[i].last == MSI_START - 1;
+		above |= r[i].start == MSI_LAST + 1;
+	}
+	EXPECT_TRUE(below);
+	EXPECT_TRUE(above);
+	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
+					   self->buf, MSI_START, 4096));
+	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
+					   self->buf, MSI_LAST + 1 - 4096,
+					   4096));
+	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
+					   self->buf, MSI_START - 4096,
+					   BUF_SIZE));
+	/* Right next to it is fine. */
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf,
+				 MSI_START - BUF_SIZE, BUF_SIZE));
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf,
+				 MSI_LAST + 1, BUF_SIZE));
+	ASSERT_EQ(0, iommufd_unmap(self->iommufd, self->ioas, 0, UINT64_MAX,
+				   NULL));
+
+	ASSERT_EQ(0, vfio_cdev_detach(self->device));
+	n = iova_ranges(self->iommufd, self->ioas, r);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(UINT64_MAX, r[0].last);
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf,
+				 MSI_START, 4096));
+	EXPECT_EQ(-EADDRINUSE, vfio_cdev_attach(self->device, self->ioas,
+						NULL));
+	ASSERT_EQ(0, iommufd_unmap(self->iommufd, self->ioas, MSI_START, 4096,
+				   NULL));
+	ASSERT_EQ(0, vfio_cdev_attach(self->device, self->ioas, NULL));
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf, IOVA,
+				 BUF_SIZE));
+	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x39));
+}
+
 /* DETACH blocks DMA; ATTACH again restores it. */
 TEST_F(cdev, detach)
 {
@@ -185,15 +301,19 @@ TEST_F(cdev, close_releases_pins)
 	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf, IOVA,
 				 BUF_SIZE));
 	EXPECT_EQ(self->vmpin + BUF_SIZE / 1024, proc_status_kb("VmPin"));
+	/* The accounting, and the pins themselves: each page once */
+	EXPECT_EQ(0, page_pins_are(self->buf, BUF_SIZE, 1));
 	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x52));
 	edu_close(&self->edu);
 	close(self->device);
 	self->device = -1;
 	/* The iommufd keeps its IOAS, and the pins, until it closes. */
 	EXPECT_EQ(self->vmpin + BUF_SIZE / 1024, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(self->buf, BUF_SIZE, 1));
 	close(self->iommufd);
 	self->iommufd = -1;
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(self->buf, BUF_SIZE, 0));
 }
 
 /* Every new ioctl refuses bad input with a clear errno. */
@@ -282,6 +402,184 @@ static bool edu_alone_on_vfio_pci(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, pci_driver_of(bdf, old_driver, 64));
 	ASSERT_EQ(0, pci_bind(bdf, "vfio-pci"));
 	return true;
+}
+
+/*
+ * Which IOMMU the rig's machine has (testbed.iommu= on the kernel command
+ * line): "intel" has interrupt remapping, "virtio" cannot have it on x86.
+ * An empty string off the rig.
+ */
+static void testbed_iommu(char kind[16])
+{
+	char cmdline[1024] = "", *arg;
+
+	kind[0] = 0;
+	if (sysfs_read("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		return;
+	arg = strstr(cmdline, "testbed.iommu=");
+	if (arg)
+		sscanf(arg + strlen("testbed.iommu="), "%15[a-z]", kind);
+}
+
+#define ALLOW_UNSAFE_INTERRUPTS \
+	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+
+/*
+ * A device whose MSIs are not isolated (no interrupt remapping) could
+ * write any interrupt message it likes: BIND refuses it with EPERM and
+ * names it in the log, unless iommufd.allow_unsafe_interrupts is set; a
+ * refused BIND leaves the device as it was.  With interrupt remapping it
+ * binds whatever the option says.
+ */
+FIXTURE(msi) {
+	char bdf[BDF_LEN];
+	char old_driver[64];
+	char allow[8];
+	char kind[16];
+	int iommufd;
+	int device;
+};
+
+FIXTURE_SETUP(msi)
+{
+	self->iommufd = -1;
+	self->device = -1;
+	testbed_iommu(self->kind);
+	if (!need(_metadata, self->kind[0],
+		  "the rig's machine (testbed.iommu=)"))
+		return;
+	if (!edu_alone_on_vfio_pci(_metadata, self->bdf, self->old_driver))
+		return;
+	ASSERT_EQ(0, sysfs_read(ALLOW_UNSAFE_INTERRUPTS, self->allow,
+				sizeof(self->allow)));
+	self->iommufd = iommufd_open();
+	ASSERT_LE(0, self->iommufd);
+	self->device = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->device);
+}
+
+/* The option and the driver go back as they were, whatever failed. */
+FIXTURE_TEARDOWN(msi)
+{
+	if (self->device >= 0)
+		close(self->device);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->allow[0])
+		sysfs_write(ALLOW_UNSAFE_INTERRUPTS, self->allow);
+	if (self->bdf[0])
+		pci_bind(self->bdf, self->old_driver[0] ? self->old_driver :
+			 NULL);
+}
+
+TEST_F(msi, cdev_bind)
+{
+	struct kmsg_mark mark;
+	char line[512] = "";
+	int ret;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, sysfs_write(ALLOW_UNSAFE_INTERRUPTS, "N"));
+	ASSERT_EQ(0, kmsg_mark(&mark));
+	ret = vfio_cdev_bind(self->device, self->iommufd, NULL);
+	if (!strcmp(self->kind, "intel")) {
+		EXPECT_EQ(0, ret);
+	} else {
+		EXPECT_EQ(-EPERM, ret);
+		EXPECT_TRUE(kmsg_find(&mark, "MSIs of this device are not",
+				      line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, self->bdf));
+		/* Allowed, the same device file binds. */
+		ASSERT_EQ(0, sysfs_write(ALLOW_UNSAFE_INTERRUPTS, "Y"));
+		EXPECT_EQ(0, vfio_cdev_bind(self->device, self->iommufd,
+					    NULL));
+	}
+	kmsg_close(&mark);
+}
+
+/* Does the VM of @vm_fd still exist (its directory of KVM's debugfs)? */
+static bool vm_exists(pid_t pid, int vm_fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d", pid,
+		 vm_fd);
+	return !access(path, F_OK);
+}
+
+/*
+ * The KVM-VFIO device takes a device cdev's file as it takes a group's:
+ * added before BIND, the VM is the device's, and the device holds it for
+ * as long as it is bound: closing the VM's files does not free the VM
+ * under the device; closing the device does.  Its bad input: a file that
+ * is no VFIO file, a closed fd, a file added twice, one never added.
+ */
+TEST(kvm_vfio_device_file)
+{
+	struct kvm_create_device dev = { .type = KVM_DEV_TYPE_VFIO };
+	char bdf[BDF_LEN], old_driver[64];
+	int kvm, vm, iommufd, device, other, vm_nr;
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_ADD,
+		.addr = (uintptr_t)&other,
+	};
+	pid_t pid = getpid();
+
+	kvm = open("/dev/kvm", O_RDWR);
+	if (!need(_metadata, kvm >= 0, "/dev/kvm"))
+		return;
+	if (!edu_alone_on_vfio_pci(_metadata, bdf, old_driver))
+		return;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	vm_nr = vm;
+	ASSERT_TRUE(vm_exists(pid, vm_nr));
+	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &dev));
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	device = vfio_cdev_open(bdf);
+	ASSERT_LE(0, device);
+
+	/* Bad input */
+	other = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, other);
+	EXPECT_EQ(-1, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(EINVAL, errno);
+	close(other);
+	other = iommufd;
+	EXPECT_EQ(-1, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(EINVAL, errno);
+	other = 999;
+	EXPECT_EQ(-1, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(EBADF, errno);
+	other = device;
+	attr.attr = KVM_DEV_VFIO_FILE_DEL;
+	EXPECT_EQ(-1, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(ENOENT, errno);
+
+	attr.attr = KVM_DEV_VFIO_FILE_ADD;
+	ASSERT_EQ(0, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(-1, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	EXPECT_EQ(EEXIST, errno);
+	/* Taken and given back: nothing stays behind. */
+	attr.attr = KVM_DEV_VFIO_FILE_DEL;
+	ASSERT_EQ(0, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+	attr.attr = KVM_DEV_VFIO_FILE_ADD;
+	ASSERT_EQ(0, ioctl(dev.fd, KVM_SET_DEVICE_ATTR, &attr));
+
+	/* Bound with the VM: the device holds it. */
+	ASSERT_EQ(0, vfio_cdev_bind(device, iommufd, NULL));
+	close(dev.fd);
+	close(vm);
+	EXPECT_TRUE(vm_exists(pid, vm_nr));
+	close(device);
+	EXPECT_FALSE(vm_exists(pid, vm_nr));
+
+	close(iommufd);
+	close(kvm);
+	pci_bind(bdf, old_driver[0] ? old_driver : NULL);
 }
 
 TEST(cdev_bind_bad_input)
@@ -447,10 +745,12 @@ TEST(group_with_iommufd)
 	ASSERT_EQ(0, edu_open(&edu, device, bdf));
 	ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA,
 				 BUF_SIZE));
+	EXPECT_EQ(0, page_pins_are(buf, BUF_SIZE, 1));
 	ASSERT_EQ(0, roundtrip(&edu, IOVA, buf, 0x77));
 	ASSERT_EQ(0, iommufd_unmap(iommufd, vioas.ioas_id, IOVA, BUF_SIZE,
 				   &unmapped));
 	ASSERT_EQ(BUF_SIZE, unmapped);
+	EXPECT_EQ(0, page_pins_are(buf, BUF_SIZE, 0));
 	EXPECT_TRUE(edu_dma_to_ram_blocked(&edu, IOVA + 4096, buf + 4096, LEN));
 
 	/* The container cannot go while a device is open. */

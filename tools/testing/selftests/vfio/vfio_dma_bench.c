@@ -102,6 +102,7 @@ struct buffer {
 	void *area;
 	size_t area_size;
 	uint64_t size;
+	enum backing back;
 };
 
 static int hugetlb_reserve(uint64_t size)
@@ -120,6 +121,7 @@ static int buffer_alloc(struct buffer *b, uint64_t size, enum backing back)
 
 	memset(b, 0, sizeof(*b));
 	b->size = size;
+	b->back = back;
 	b->area_size = (size + SZ_2M - 1) / SZ_2M * SZ_2M;
 	if (back == BACK_HUGETLB) {
 		if (hugetlb_reserve(b->area_size))
@@ -547,6 +549,41 @@ static int measure(struct path_ctx *p, struct buffer *b, bool map,
 }
 
 /*
+ * How many pins each page of the buffer shows once it is mapped: one per
+ * page, summed over a huge page for all of its pages; -1 when unknown (a
+ * THP buffer smaller than a huge page may or may not have one).
+ */
+static long pins_per_page(const struct buffer *b)
+{
+	if (b->back == BACK_4K)
+		return 1;
+	if (b->back == BACK_THP && b->size < SZ_2M)
+		return -1;
+	if (b->size >= SZ_2M)
+		return SZ_2M / 4096;
+	return (long)(b->size / 4096);
+}
+
+/*
+ * The real pins of the buffer's pages, counted (VmPin and VmLck are the
+ * accounting, which a leaked or a missing pin does not change): @want per
+ * page, or any count when @want is -1.
+ */
+static bool pins_are(struct buffer *b, long want, char *why, size_t why_len,
+		     const char *when)
+{
+	int ret;
+
+	if (want < 0)
+		return true;
+	ret = page_pins_are(b->mem, b->size, want);
+	if (ret)
+		snprintf(why, why_len, "%s: pages not pinned %ld times: %s",
+			 when, want, strerror(-ret));
+	return !ret;
+}
+
+/*
  * One round of one path: set up, map (timed), check, unmap (timed), check
  * that the pins went, tear down.  With @count, the iommu calls are counted
  * instead of timed.
@@ -582,6 +619,8 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 			 pin1 - pin0, want);
 		goto out;
 	}
+	if (!pins_are(b, pins_per_page(b), why, why_len, "mapped"))
+		goto out;
 	if (!dma_check(&p, b, r->rounds)) {
 		snprintf(why, why_len, "edu DMA through the IOVA missed the buffer");
 		goto out;
@@ -594,11 +633,17 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 			 pin2 - pin0);
 		goto out;
 	}
+	/* A copy's source keeps its pins until it is unmapped itself. */
+	if (!pins_are(b, path == PATH_COPY ? pins_per_page(b) : 0, why,
+		      why_len, "unmapped"))
+		goto out;
 	ret = path_finish(&p, b);
 	if (ret) {
 		snprintf(why, why_len, "source unmap: %s", strerror(-ret));
 		goto out;
 	}
+	if (!pins_are(b, 0, why, why_len, "source unmapped"))
+		goto out;
 	if (!count)
 		r->rounds++;
 	ok = true;

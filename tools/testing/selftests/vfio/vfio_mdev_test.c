@@ -205,11 +205,13 @@ static void mdma_exercise(struct __test_metadata *_metadata, int fd,
 	 */
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE, 2));
 	EXPECT_EQ(vmpin + (long)(size / 1024), proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(buf, size, 1));
 	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, IOVA, size, &unmapped));
 	EXPECT_EQ(size, unmapped);
 	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_UNMAPS));
 	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(buf, size, 0));
 
 	/* The device cannot reach the pages any more. */
 	memset(buf, 0, size);
@@ -350,12 +352,14 @@ TEST(mdma_close_with_pins)
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
 	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 1));
 
 	close(fd);
 	/* The access is gone with its pins: the IOAS can go. */
 	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
 	close(iommufd);
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 0));
 	munmap(buf, PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }

@@ -18,6 +18,7 @@
 #include <linux/vfio.h>
 
 #include "vfio_util.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
 
@@ -469,13 +470,12 @@ int iommufd_ioas_alloc(int iommufd, uint32_t *ioas_id)
 	return 0;
 }
 
-int iommufd_map(int iommufd, uint32_t ioas_id, void *vaddr, uint64_t iova,
-		uint64_t size)
+int iommufd_map_flags(int iommufd, uint32_t ioas_id, void *vaddr,
+		      uint64_t iova, uint64_t size, uint32_t flags)
 {
 	struct iommu_ioas_map cmd = {
 		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | flags,
 		.ioas_id = ioas_id,
 		.user_va = (uintptr_t)vaddr,
 		.length = size,
@@ -483,6 +483,35 @@ int iommufd_map(int iommufd, uint32_t ioas_id, void *vaddr, uint64_t iova,
 	};
 
 	return ioctl(iommufd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+int page_pins_are(void *buf, size_t len, unsigned int pins)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = {
+			.length = len,
+			.uptr = (uintptr_t)buf,
+			.refs = pins,
+		},
+	};
+	int fd, ret;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, IOMMU_TEST_CMD, &cmd) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int iommufd_map(int iommufd, uint32_t ioas_id, void *vaddr, uint64_t iova,
+		uint64_t size)
+{
+	return iommufd_map_flags(iommufd, ioas_id, vaddr, iova, size,
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE);
 }
 
 int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,

@@ -123,10 +123,22 @@ int vfio_cdev_attach(int device_fd, uint32_t pt_id, uint32_t *out_pt_id);
 int vfio_cdev_detach(int device_fd);
 int iommufd_open(void);
 int iommufd_ioas_alloc(int iommufd, uint32_t *ioas_id);
+/* IOAS_MAP at a fixed @iova, read and write */
 int iommufd_map(int iommufd, uint32_t ioas_id, void *vaddr, uint64_t iova,
 		uint64_t size);
+/* ... with the IOMMU_IOAS_MAP_READABLE and _WRITEABLE of @flags */
+int iommufd_map_flags(int iommufd, uint32_t ioas_id, void *vaddr,
+		      uint64_t iova, uint64_t size, uint32_t flags);
 int iommufd_unmap(int iommufd, uint32_t ioas_id, uint64_t iova,
 		  uint64_t size, uint64_t *unmapped);
+/*
+ * Is every page of [buf, buf + len) (page aligned) pinned exactly @pins
+ * times?  The real pins (FOLL_PIN), which VmPin, the accounting, cannot
+ * show, counted by the iommufd test interface (CONFIG_IOMMUFD_TEST); a
+ * page of a huge page counts the pins of all its pages.  0, -EIO when a
+ * page's count differs, or another -errno.
+ */
+int page_pins_are(void *buf, size_t len, unsigned int pins);
 /* A field of /proc/self/status in kB, or -1 */
 long proc_status_kb(const char *key);
 /* The first field @key of a /proc file of "key: value kB" lines, or -1 */
