@@ -1793,6 +1793,49 @@ TEST_F(mock, large_memory)
 }
 
 /* Closing with a device attached and memory mapped releases it all. */
+/*
+ * A fatal signal ends a long pin: a child that shares the iommufd maps 512
+ * MiB of its own memory, 16 pages per pinning call, and is killed once
+ * pinning has begun (its VmPin, charged just before pinning, shows it).
+ * The map must give up and unpin: the IOAS, still open in the parent,
+ * holds no mapping.  A map that went on to the end would leave one.  The
+ * memory is the child's own, faulted in, private: GUP's fast path pins
+ * it without ever looking at signals, so only iommufd's own check can
+ * stop the loop.
+ */
+TEST_F(mock, fatal_signal_ends_a_long_pin)
+{
+	size_t len = 512 * MB;
+	int status, polls = 0;
+	pid_t pid;
+
+	/* The smallest batch mainline's test op takes */
+	ASSERT_EQ(0, set_pin_batch(self->fd, 16));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		void *mem = alloc_buffer(len, PAGE_SIZE);
+
+		if (mem)
+			ioas_map_fixed(self->fd, self->ioas_id, mem, len,
+				       MOCK_APERTURE_START);
+		_exit(0);
+	}
+	while (proc_pid_status_kb(pid, "VmPin") <= 0 &&
+	       waitpid(pid, &status, WNOHANG) == 0 && polls++ < 1000000)
+		usleep(100);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the map ended before the signal: status %#x", status);
+	/* The IOVA range is free: nothing of the map was left. */
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
+				    MOCK_APERTURE_START));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, MOCK_APERTURE_START,
+				MB, NULL));
+	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+}
+
 TEST_F(mock, close_all_live)
 {
 	__u64 iova = 0;

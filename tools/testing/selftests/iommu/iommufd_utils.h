@@ -88,14 +88,18 @@ static inline int vfio_ioas(int fd, __u16 op, __u32 *ioas_id)
 	return rc;
 }
 
-/* A value of /proc/self/status in kB, as VmPin or VmLck. */
-static inline long proc_status_kb(const char *key)
+/* A value of /proc/PID/status in kB, as VmPin or VmLck (0: self). */
+static inline long proc_pid_status_kb(pid_t pid, const char *key)
 {
-	char line[256];
+	char line[256], path[64];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "r");
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -107,6 +111,11 @@ static inline long proc_status_kb(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+static inline long proc_status_kb(const char *key)
+{
+	return proc_pid_status_kb(0, key);
 }
 
 static inline int ioas_map(int fd, __u32 ioas_id, void *buf, __u64 length,
