@@ -10,6 +10,8 @@
 #   make kernel       the test kernel only;  make boot: run the tests only
 #   make bench        DMA map/unmap benchmark, type1 against iommufd
 #   make cross-s390   the s390 VFIO drivers, cross-compiled (not in check)
+#   make check-mainline  our tests on mainline 6.12 built with the same
+#                     configuration, the black-box oracle (not in check)
 #
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
 # (virtio-iommu machine instead of intel-iommu; logs in build/run-virtio),
@@ -76,7 +78,7 @@ PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	coccinelle ocaml-nox ccache linux-source-6.1
 
 .PHONY: help deps tree sync config kernel tests initramfs lint rigtests \
-	boot bench cross-s390 check run clean distclean
+	boot bench cross-s390 check check-mainline run clean distclean
 
 help:
 	@sed -n '1,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
@@ -147,6 +149,19 @@ bench: initramfs
 		$(BUILD)/bench >/dev/null || \
 		{ echo "bench: a check failed or the kernel complained; see $(BUILD)/bench" >&2; exit 1; }
 
+# Mainline 6.12 (Debian's linux-source-6.12) built with the test kernel's
+# configuration and booted with our test programs, as a black box: the
+# oracle for what mainline does (mk/mainline.sh).  Kept out of "check".
+check-mainline: tests
+	@[ -f /usr/src/linux-source-6.12.tar.xz ] || \
+		$$( [ $$(id -u) = 0 ] || echo sudo ) env \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends linux-source-6.12
+	@$(TOP)/mk/mainline.sh $(BUILD) $(BUILD)/tests $(IOMMU) "$(TESTS)"
+	@python3 $(TOP)/testbed/results.py --config $(IOMMU),mainline \
+		$$(ls -d $(BUILD)/run-mainline-mock $(BUILD)/run-mainline \
+		2>/dev/null)
+
 # vfio-ccw and vfio-ap, emulated VFIO devices of s390, with the VFIO and
 # iommufd core, cross-compiled with W=1; fails on a warning in a file the
 # series touches there.  Needs Debian's gcc-s390x-linux-gnu.
@@ -199,6 +214,7 @@ run: initramfs
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \
 		$(BUILD)/obj-nogroup $(BUILD)/obj-kasan-nogroup $(BUILD)/obj-s390 \
+		$(BUILD)/obj-bench $(BUILD)/obj-mainline \
 		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo \
 		$(BUILD)/run-virtio $(BUILD)/run-nogroup \
 		$(BUILD)/bench
