@@ -46,6 +46,7 @@
 
 #define SZ_4K		0x1000ULL
 #define SZ_2M		0x200000ULL
+#define SZ_1G		0x40000000ULL
 #define IOVA		0x100000000ULL	/* 4 GiB: room for a 1 GiB buffer */
 #define MAX_ROUNDS	32
 #define TRACING		"/sys/kernel/tracing"
@@ -549,6 +550,36 @@ static int measure(struct path_ctx *p, struct buffer *b, bool map,
 }
 
 /*
+ * The physically contiguous runs of the buffer, from /proc/self/pagemap
+ * (its PFNs need CAP_SYS_ADMIN); -1 when they cannot be read.
+ */
+static long buffer_runs(const struct buffer *b)
+{
+	const uint64_t present = 1ULL << 63, pfn_mask = (1ULL << 55) - 1;
+	uint64_t ent, last = 0;
+	long runs = 0;
+	size_t i;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < b->size / 4096; i++) {
+		if (pread(fd, &ent, sizeof(ent),
+			  ((uintptr_t)b->mem / 4096 + i) * sizeof(ent)) !=
+		    sizeof(ent) || !(ent & present) || !(ent & pfn_mask)) {
+			runs = -1;
+			break;
+		}
+		if (!i || (ent & pfn_mask) != last + 1)
+			runs++;
+		last = ent & pfn_mask;
+	}
+	close(fd);
+	return runs;
+}
+
+/*
  * How many pins each page of the buffer shows once it is mapped: one per
  * page, summed over a huge page for all of its pages; -1 when unknown (a
  * THP buffer smaller than a huge page may or may not have one).
@@ -611,6 +642,24 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 	pin0 = pinned_kb(path);
 	if (measure(&p, b, true, count, r))
 		goto out;
+	/*
+	 * iommufd maps each run with one iommu_map() (iommu_map_sg() splits
+	 * its scatterlists at 1 GiB): more calls than that is large IOMMU
+	 * pages lost.  type1 batches its pins, and may map a run in pieces.
+	 */
+	if (count && path != PATH_TYPE1) {
+		want = buffer_runs(b);
+		if (want < 0 && testbed_required()) {
+			snprintf(why, why_len, "cannot read the buffer's PFNs");
+			goto out;
+		}
+		if (want >= 0 && r->maps > want + (long)(b->size / SZ_1G)) {
+			snprintf(why, why_len,
+				 "%ld iommu_map calls for %ld physical runs",
+				 r->maps, want);
+			goto out;
+		}
+	}
 	pin1 = pinned_kb(path);
 	/* A copy pins nothing: it shares the pins of its source. */
 	want = path == PATH_COPY ? 0 : (long)(b->size >> 10);
