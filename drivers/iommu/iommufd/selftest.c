@@ -1127,7 +1127,13 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						  cmd->check_refs.length,
 						  cmd->check_refs.refs);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
-		/* Pages per pinning call for this iommufd; 0 for the default. */
+		/*
+		 * Pages per pinning call for this iommufd; a limit above the
+		 * batch changes nothing.  Mainline 6.12 refuses a limit
+		 * below 12 (and so 0), which it was seen to do: so does this.
+		 */
+		if (cmd->memory_limit.limit < 12)
+			return -EINVAL;
 		WRITE_ONCE(ucmd->ictx->test_pin_batch, cmd->memory_limit.limit);
 		return 0;
 	case IOMMU_TEST_OP_CREATE_ACCESS:

@@ -1653,14 +1653,17 @@ TEST_F(mock, small_pin_batches)
 {
 	__u64 iova = MOCK_APERTURE_START + 3 * PAGE_SIZE;
 
-	ASSERT_EQ(0, set_pin_batch(self->fd, 3));
+	/* Less than 12 pages a call is refused, as on mainline. */
+	EXPECT_ERRNO(EINVAL, set_pin_batch(self->fd, 0));
+	EXPECT_ERRNO(EINVAL, set_pin_batch(self->fd, PIN_BATCH_MIN - 1));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_MIN));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
 				    self->buf + PAGE_SIZE / 2, 64 * PAGE_SIZE,
 				    iova + PAGE_SIZE / 2));
 	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova + PAGE_SIZE / 2,
 			       self->buf + PAGE_SIZE / 2, 64 * PAGE_SIZE));
 	ASSERT_EQ(0, check_refs(self->fd, self->buf, 65 * PAGE_SIZE, 1));
-	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
 				NULL));
 	ASSERT_EQ(0, check_refs(self->fd, self->buf, 65 * PAGE_SIZE, 0));
@@ -1688,9 +1691,9 @@ TEST_F(mock, fragmented_memory)
 	for (i = npages; i-- > 0;)
 		memset(buf + i * PAGE_SIZE, i, PAGE_SIZE);
 
-	ASSERT_EQ(0, set_pin_batch(self->fd, 5));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_MIN));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf, len, iova));
-	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 	ASSERT_EQ(0, check_map(self->fd, self->hwpt_id, iova, buf, len));
 	ASSERT_EQ(0, check_refs(self->fd, buf, len, 1));
 
@@ -1795,7 +1798,7 @@ TEST_F(mock, large_memory)
 /* Closing with a device attached and memory mapped releases it all. */
 /*
  * A fatal signal ends a long pin: a child that shares the iommufd maps 512
- * MiB of its own memory, 16 pages per pinning call, and is killed once
+ * MiB of its own memory, 12 pages per pinning call, and is killed once
  * pinning has begun (its VmPin, charged just before pinning, shows it).
  * The map must give up and unpin: the IOAS, still open in the parent,
  * holds no mapping.  A map that went on to the end would leave one.  The
@@ -1810,7 +1813,7 @@ TEST_F(mock, fatal_signal_ends_a_long_pin)
 	pid_t pid;
 
 	/* The smallest batch mainline's test op takes */
-	ASSERT_EQ(0, set_pin_batch(self->fd, 16));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_MIN));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -1833,7 +1836,7 @@ TEST_F(mock, fatal_signal_ends_a_long_pin)
 				    MOCK_APERTURE_START));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, MOCK_APERTURE_START,
 				MB, NULL));
-	ASSERT_EQ(0, set_pin_batch(self->fd, 0));
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 }
 
 TEST_F(mock, close_all_live)

@@ -218,7 +218,8 @@ static void flow_ioas(void)
 	if (check(fd < 0 ? -1 : 0))
 		return;
 	/* Small batches: faults land between pinning calls too. */
-	if (check(set_pin_batch(fd, 7)) || check(ioas_alloc(fd, &ioas)) ||
+	if (check(set_pin_batch(fd, PIN_BATCH_MIN)) ||
+	    check(ioas_alloc(fd, &ioas)) ||
 	    check(ioas_alloc(fd, &ioas2)))
 		goto out;
 	if (!check(ioas_map(fd, ioas, buf, BUF_SIZE, &iova, MAP_RW)))

@@ -421,6 +421,14 @@ static inline int check_unpinned(void *buf, size_t length)
 	return rc;
 }
 
+/*
+ * IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: pages per pinning call.  Less than
+ * PIN_BATCH_MIN is refused (EINVAL), as on mainline; PIN_BATCH_NONE is
+ * more than any pinning call takes, the default.
+ */
+#define PIN_BATCH_MIN	12U
+#define PIN_BATCH_NONE	(1U << 30)
+
 static inline int set_pin_batch(int fd, __u32 pages)
 {
 	struct iommu_test_cmd cmd = {
