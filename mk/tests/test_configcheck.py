@@ -46,6 +46,26 @@ class ConfigCheck(unittest.TestCase):
         self.assertIn('CONFIG_MISSING: wanted y, got not set', out)
         self.assertIn('CONFIG_A_NOT: wanted y, got not set', out)
 
+    def test_later_fragment_wins(self):
+        with tempfile.TemporaryDirectory() as d:
+            cfg = os.path.join(d, '.config')
+            on = os.path.join(d, 'on.config')
+            off = os.path.join(d, 'off.config')
+            with open(cfg, 'w') as f:
+                f.write(CONFIG)
+            with open(on, 'w') as f:
+                f.write('CONFIG_D=y\nCONFIG_A=y\n')
+            with open(off, 'w') as f:
+                f.write('# CONFIG_D is not set\n')
+            p = subprocess.run([sys.executable, CHECK, cfg, on, off],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            p = subprocess.run([sys.executable, CHECK, cfg, off, on],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn('on.config: CONFIG_D: wanted y, got not set',
+                          p.stdout)
+
 
 if __name__ == '__main__':
     unittest.main()
