@@ -1795,40 +1795,72 @@ TEST_F(mock, large_memory)
 	ASSERT_EQ(0, munmap(buf, len));
 }
 
-/* Closing with a device attached and memory mapped releases it all. */
+/* The pins the kernel holds now, from /proc/vmstat; -1 when unknown. */
+static long pins_held(void)
+{
+	long acquired = -1, released = -1, v;
+	char line[128];
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nr_foll_pin_acquired %ld", &v) == 1)
+			acquired = v;
+		else if (sscanf(line, "nr_foll_pin_released %ld", &v) == 1)
+			released = v;
+	}
+	fclose(f);
+	return acquired < 0 || released < 0 ? -1 : acquired - released;
+}
+
 /*
  * A fatal signal ends a long pin: a child that shares the iommufd maps 512
  * MiB of its own memory, 12 pages per pinning call, and is killed once
  * pinning has begun (its VmPin, charged just before pinning, shows it).
  * The map must give up and unpin: the IOAS, still open in the parent,
- * holds no mapping.  A map that went on to the end would leave one.  The
- * memory is the child's own, faulted in, private: GUP's fast path pins
- * it without ever looking at signals, so only iommufd's own check can
- * stop the loop.
+ * holds no mapping, and the kernel holds no more pins than before.  A map
+ * that went on to the end would leave both.  The memory is the child's
+ * own, faulted in, private: GUP's fast path pins it without ever looking
+ * at signals, so only iommufd's own check can stop the loop.
  */
 TEST_F(mock, fatal_signal_ends_a_long_pin)
 {
 	size_t len = 512 * MB;
+	long pins = pins_held();
 	int status, polls = 0;
+	bool reaped = false;
 	pid_t pid;
 
+	ASSERT_LE(0, pins);
 	/* The smallest batch mainline's test op takes */
 	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_MIN));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		void *mem = alloc_buffer(len, PAGE_SIZE);
+		void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (mem)
+		if (mem != MAP_FAILED) {
+			memset(mem, 0x5a, len);
 			ioas_map_fixed(self->fd, self->ioas_id, mem, len,
 				       MOCK_APERTURE_START);
+		}
 		_exit(0);
 	}
-	while (proc_pid_status_kb(pid, "VmPin") <= 0 &&
-	       waitpid(pid, &status, WNOHANG) == 0 && polls++ < 1000000)
+	/* At most 20 s, within the harness's time limit */
+	while (proc_pid_status_kb(pid, "VmPin") <= 0 && polls++ < 200000) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = true;
+			break;
+		}
 		usleep(100);
-	kill(pid, SIGKILL);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	}
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	}
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the map ended before the signal: status %#x", status);
 	/* The IOVA range is free: nothing of the map was left. */
@@ -1836,9 +1868,16 @@ TEST_F(mock, fatal_signal_ends_a_long_pin)
 				    MOCK_APERTURE_START));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, MOCK_APERTURE_START,
 				MB, NULL));
+	/*
+	 * Every page pinned was unpinned again: no more pins than before
+	 * (the count is the whole kernel's, and another pin may have gone
+	 * meanwhile; the map would have left up to 131072).
+	 */
+	EXPECT_GE(pins, pins_held());
 	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 }
 
+/* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {
 	__u64 iova = 0;

@@ -141,6 +141,9 @@ static void *buf;
 static unsigned char *frag;
 #define FRAG_PAGES	530UL
 #define FRAG_SIZE	(FRAG_PAGES * PAGE_SIZE)
+/* Transparent huge pages, for the mock's large IOMMU pages */
+static void *thp;
+#define THP_SIZE	(4 * MB)
 
 /*
  * Without a fault armed every call of a flow must succeed: count the
@@ -390,6 +393,37 @@ static void flow_fragmented(void)
 	close(fd);
 }
 
+/*
+ * Large IOMMU pages: huge-page memory into a MOCK_FLAGS_DEVICE_HUGE_IOVA
+ * domain, at the attach and after it, so that a fault while the mock
+ * stores a large entry unwinds part of one, and every unmap of a large
+ * entry is checked to take it whole (the mock WARNs otherwise, and
+ * panic_on_warn is set).
+ */
+static void flow_huge(void)
+{
+	__u64 iova = MOCK_APERTURE_START + 2 * MB;
+	__u32 ioas, hwpt;
+	bool first;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	first = !check(ioas_map_fixed(fd, ioas, thp, THP_SIZE / 2, iova));
+	if (!check(mock_domain_flags(fd, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				     NULL, &hwpt))) {
+		if (first)
+			verify(!check_map(fd, hwpt, iova, thp, THP_SIZE / 2));
+		if (!check(ioas_map_fixed(fd, ioas, (char *)thp + THP_SIZE / 2,
+					  THP_SIZE / 2, iova + THP_SIZE / 2)))
+			verify(!check_map(fd, hwpt, iova + THP_SIZE / 2,
+					  (char *)thp + THP_SIZE / 2,
+					  THP_SIZE / 2));
+		check(ioas_unmap(fd, ioas, iova, THP_SIZE, NULL));
+	}
+	close(fd);
+}
+
 static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 {
 	long vmpin = proc_status_kb("VmPin"), times;
@@ -409,6 +443,7 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
 	ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE));
 	ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE));
+	ASSERT_EQ(0, check_unpinned(thp, THP_SIZE));
 
 	ASSERT_EQ(0, write_file(FAIL_IOMMUFD_TIMES, "1000000"));
 	times = fail_iommufd_times();
@@ -427,6 +462,8 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void))
 		ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE))
 			TH_LOG("pages left pinned with fault %u", nth);
 		ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE))
+			TH_LOG("pages left pinned with fault %u", nth);
+		ASSERT_EQ(0, check_unpinned(thp, THP_SIZE))
 			TH_LOG("pages left pinned with fault %u", nth);
 		if (!hit)
 			break;
@@ -458,6 +495,10 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_NE(NULL, buf);
 	/* Fault in every page now: a failure must hit the kernel's calls. */
 	memset(buf, 1, BUF_SIZE);
+	if (!thp) {
+		thp = alloc_buffer_thp(THP_SIZE);
+		ASSERT_NE(NULL, thp) TH_LOG("no transparent huge pages");
+	}
 	if (!frag) {
 		size_t i;
 
@@ -514,6 +555,10 @@ FIXTURE_VARIANT_ADD(fail_nth, access) {
 
 FIXTURE_VARIANT_ADD(fail_nth, fragmented) {
 	.flow = flow_fragmented,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, huge) {
+	.flow = flow_huge,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)

@@ -427,7 +427,7 @@ static inline int check_unpinned(void *buf, size_t length)
  * more than any pinning call takes, the default.
  */
 #define PIN_BATCH_MIN	12U
-#define PIN_BATCH_NONE	(1U << 30)
+#define PIN_BATCH_NONE	0x40000000U
 
 static inline int set_pin_batch(int fd, __u32 pages)
 {
