@@ -153,10 +153,11 @@ bench: initramfs
 # configuration and booted with our test programs, as a black box: the
 # oracle for what mainline does (mk/mainline.sh).  Kept out of "check".
 check-mainline: tests
-	@[ -f /usr/src/linux-source-6.12.tar.xz ] || \
-		$$( [ $$(id -u) = 0 ] || echo sudo ) env \
+	@[ -f /usr/src/linux-source-6.12.tar.xz ] || { \
+		SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO env \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends linux-source-6.12
+		--no-install-recommends linux-source-6.12; }
 	@$(TOP)/mk/mainline.sh $(BUILD) $(BUILD)/tests $(IOMMU) "$(TESTS)"
 	@python3 $(TOP)/testbed/results.py --config $(IOMMU),mainline \
 		$$(ls -d $(BUILD)/run-mainline-mock $(BUILD)/run-mainline \

@@ -43,6 +43,7 @@ LEAK_FRAME = re.compile(r'^\[<[0-9a-f]+>\] (\S+)')
 ALLOCATORS = re.compile(r'^(kmemleak_|slab_post_alloc_hook|kmem_cache_alloc|'
                         r'__kmem_cache_alloc|__kmalloc|kmalloc|kzalloc|'
                         r'kvmalloc|__kvmalloc|kvzalloc|kcalloc|krealloc|'
+                        r'kvrealloc|'
                         r'__vmalloc|vmalloc|vzalloc|kmemdup|kstrdup|'
                         r'kasprintf|kvasprintf|mempool_alloc|pcpu_alloc|'
                         r'mas_alloc_nodes|mas_preallocate|'
