@@ -395,10 +395,11 @@ static void flow_fragmented(void)
 
 /*
  * Large IOMMU pages: huge-page memory into a MOCK_FLAGS_DEVICE_HUGE_IOVA
- * domain, at the attach and after it, so that a fault while the mock
- * stores a large entry unwinds part of one, and every unmap of a large
- * entry is checked to take it whole (the mock WARNs otherwise, and
- * panic_on_warn is set).
+ * domain, at the attach and after it, under every fault; every unmap of a
+ * large entry, the unwinds included, is checked to take it whole (the
+ * mock WARNs otherwise, and panic_on_warn is set).  Not shown to reach a
+ * failure in the middle of a large entry's stores: with the mock's unwind
+ * of that case taken out, the sweep still passed.
  */
 static void flow_huge(void)
 {
