@@ -287,14 +287,21 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
  * @out_pages: receives length / PAGE_SIZE pages
  * @flags: IOMMUFD_ACCESS_RW_WRITE when the caller will write to them
  *
- * The pages stay valid until iommufd_access_unpin_pages() with the same
- * range, which the access must call at the latest from its unmap callback
- * for that range.
+ * Pages no page table or access holds yet are pinned and charged; a page
+ * is never pinned twice.  The pages stay valid until
+ * iommufd_access_unpin_pages() with the same range, which the access must
+ * call at the latest from its unmap callback for that range.
  *
- * Return: 0; -EINVAL for a misaligned or empty range or an access not
- * attached, or being detached; -EOVERFLOW when the range wraps; -ENOENT
- * when it is not wholly mapped; -EPERM for a write to memory not mapped
- * writable.
+ * Context: Process context.  Takes the access's ioas_lock, then the IOAS's
+ * locks.  May sleep.
+ *
+ * Return: 0; -EINVAL for a misaligned or empty range, an access not
+ * attached or being detached, or an IOVA page that is not one page of
+ * memory (where a mapping starts or ends inside a page); -EOVERFLOW when
+ * the range wraps, or is pinned UINT_MAX times already; -ENOENT when it is
+ * not wholly mapped; -EPERM for a write to memory not mapped writable;
+ * -ENOMEM beyond RLIMIT_MEMLOCK; -EFAULT when the memory is gone; -EINTR
+ * on a fatal signal.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
@@ -309,8 +316,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		return -EOVERFLOW;
 	mutex_lock(&access->ioas_lock);
 	if (access->ioas && !access->detaching)
-		rc = iopt_access_pin_pages(&access->ioas->iopt, iova, length,
-					   out_pages,
+		rc = iopt_access_pin_pages(&access->ioas->iopt, access, iova,
+					   length, out_pages,
 					   flags & IOMMUFD_ACCESS_RW_WRITE);
 	if (!rc)
 		access->pinned++;
@@ -324,15 +331,26 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
  * @access: the access
  * @iova: the IOVA given to iommufd_access_pin_pages()
  * @length: the length given to it
+ *
+ * Pages nothing else holds are unpinned and uncharged.  A range the access
+ * did not pin is a bug of its driver: it is refused with a warning, and
+ * nothing is unpinned.
+ *
+ * Context: Process context.  Takes the access's ioas_lock, then the IOAS's
+ * locks.  May sleep.
  */
 void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
+	unsigned long last;
+
 	mutex_lock(&access->ioas_lock);
-	if (!WARN_ON(!access->ioas || !length || !access->pinned)) {
-		iopt_access_unpin_pages(&access->ioas->iopt, iova, length);
+	if (!WARN_ON(!access->ioas || !length || !access->pinned ||
+		     (iova | length) & ~PAGE_MASK ||
+		     check_add_overflow(iova, length - 1, &last) ||
+		     iopt_access_unpin_pages(&access->ioas->iopt, access,
+					     iova, length)))
 		access->pinned--;
-	}
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
@@ -344,12 +362,13 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
  * @data: the kernel buffer
  * @len: the number of bytes
  * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data into the IOVA range;
- *	IOMMUFD_ACCESS_RW_KTHREAD is accepted and changes nothing, as the
- *	memory is pinned and reached without the owner's mm
+ *	IOMMUFD_ACCESS_RW_KTHREAD is accepted and changes nothing, as
+ *	memory not pinned is reached through the owner's mm from any context
  *
  * Return: 0; -EINVAL for an empty range or an access not attached;
  * -EOVERFLOW when the range wraps; -ENOENT when it is not wholly mapped;
- * -EPERM for a write to memory not mapped writable.
+ * -EPERM for a write to memory not mapped writable; -EFAULT when memory
+ * not pinned is gone.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t len, unsigned int flags)

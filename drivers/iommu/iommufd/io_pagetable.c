@@ -9,12 +9,9 @@
  * never overlaps a mapping or a promised range: whichever comes second is
  * refused.
  */
-#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/overflow.h>
-#include <linux/scatterlist.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
@@ -74,145 +71,14 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 	WARN_ON(unmapped != length);
 }
 
-/* Runs given to one iommu_map_sg(): a page of scatterlist entries. */
-#define IOPT_MAP_SG_ENTS	(PAGE_SIZE / sizeof(struct scatterlist))
-/* The most one entry takes: its length is an unsigned int. */
-#define IOPT_MAP_SG_MAX		SZ_1G
-
-/* A walk over the memory of an area, run by run. */
-struct iopt_area_walk {
-	struct iopt_pages *pages;
-	unsigned long byte;	/* the byte of the memory to map next */
-	unsigned long left;	/* the bytes left to map */
-	unsigned long run;	/* the run holding @byte */
-};
-
-static void iopt_area_walk_start(struct iopt_area_walk *walk,
-				 struct iopt_area *area)
-{
-	walk->pages = area->pages;
-	walk->byte = area->page_offset;
-	walk->left = iopt_area_length(area);
-	walk->run = iopt_pages_find_run(walk->pages,
-					walk->byte >> PAGE_SHIFT);
-}
-
-/*
- * The next piece of physically contiguous memory, of at most @max bytes
- * (a power of two): its first page and its offset in it.  Returns the
- * length of the piece, or 0 at the end of the area.
- */
-static unsigned long iopt_area_walk_next(struct iopt_area_walk *walk,
-					 unsigned long max,
-					 struct page **page,
-					 unsigned int *offset)
-{
-	struct iopt_run *run;
-	unsigned long run_end, len;
-
-	if (!walk->left)
-		return 0;
-	run = &walk->pages->runs[walk->run];
-	run_end = iopt_run_end(walk->pages, walk->run) << PAGE_SHIFT;
-	*page = pfn_to_page(run->pfn + (walk->byte >> PAGE_SHIFT) -
-			    run->index);
-	*offset = offset_in_page(walk->byte);
-	/* Up to the next multiple of @max, so that pieces stay aligned. */
-	len = min3(run_end - walk->byte, walk->left,
-		   max - (walk->byte & (max - 1)));
-	walk->byte += len;
-	walk->left -= len;
-	if (walk->byte == run_end)
-		walk->run++;
-	return len;
-}
-
-/*
- * Map @area into @domain page by page (IOMMU_OPTION_HUGE_PAGES off): no
- * IOMMU page larger than PAGE_SIZE.
- */
-static int iopt_area_map_domain_pages(struct iopt_area *area,
-				      struct iommu_domain *domain)
-{
-	unsigned long done = 0, len;
-	struct iopt_area_walk walk;
-	unsigned int offset;
-	struct page *page;
-	int rc;
-
-	iopt_area_walk_start(&walk, area);
-	while ((len = iopt_area_walk_next(&walk, PAGE_SIZE, &page, &offset))) {
-		if (iommufd_should_fail())
-			rc = -ENOMEM;
-		else
-			rc = iommu_map(domain, area->node.start + done,
-				       page_to_phys(page) + offset, len,
-				       area->iommu_prot);
-		if (rc) {
-			if (done)
-				iopt_area_unmap_domain(area, domain, done);
-			return rc;
-		}
-		done += len;
-	}
-	return 0;
-}
-
-/*
- * Map @area into @domain: its runs of physically contiguous pages go to
- * iommu_map_sg() a page of scatterlist entries at a time, which maps each
- * run with the largest IOMMU pages it allows and syncs the IOTLB once.
- */
+/* Map @area into @domain. */
 static int iopt_area_map_domain(struct io_pagetable *iopt,
 				struct iopt_area *area,
 				struct iommu_domain *domain)
 {
-	unsigned long done = 0, batch, len, ents;
-	struct iopt_area_walk walk;
-	struct scatterlist *sgl;
-	unsigned int offset, n;
-	struct page *page;
-	ssize_t mapped;
-	int rc = 0;
-
-	if (iopt->disable_large_pages)
-		return iopt_area_map_domain_pages(area, domain);
-
-	/* Pieces: at most one a run, plus one for each IOPT_MAP_SG_MAX. */
-	ents = min(IOPT_MAP_SG_ENTS, area->pages->nr_runs +
-	       iopt_area_length(area) / IOPT_MAP_SG_MAX);
-	sgl = kmalloc_array(ents, sizeof(*sgl), GFP_KERNEL);
-	if (!sgl)
-		return -ENOMEM;
-	iopt_area_walk_start(&walk, area);
-	while (walk.left) {
-		sg_init_table(sgl, ents);
-		n = 0;
-		batch = 0;
-		while (n < ents &&
-		       (len = iopt_area_walk_next(&walk, IOPT_MAP_SG_MAX,
-						  &page, &offset))) {
-			sg_set_page(&sgl[n++], page, len, offset);
-			batch += len;
-		}
-		sg_mark_end(&sgl[n - 1]);
-		if (iommufd_should_fail())
-			mapped = -ENOMEM;
-		else
-			mapped = iommu_map_sg(domain, area->node.start + done,
-					      sgl, n, area->iommu_prot);
-		if (mapped < 0) {
-			rc = mapped;
-			if (done)
-				iopt_area_unmap_domain(area, domain, done);
-			break;
-		}
-		/* iommu_map_sg() maps all or nothing. */
-		WARN_ON(mapped != batch);
-		done += batch;
-	}
-	kfree(sgl);
-	return rc;
+	return iopt_pages_map(area->pages, domain, area->node.start,
+			      area->page_offset, iopt_area_length(area),
+			      area->iommu_prot, !iopt->disable_large_pages);
 }
 
 /* Map a new area into every domain, or into none. */
@@ -241,16 +107,6 @@ err_unmap:
 	return rc;
 }
 
-/* The page holding IOVA @iova of @area, and the offset in it. */
-static struct page *iopt_area_page(struct iopt_area *area, unsigned long iova,
-				   unsigned long *offset)
-{
-	unsigned long byte = area->page_offset + (iova - area->node.start);
-
-	*offset = offset_in_page(byte);
-	return iopt_pages_page(area->pages, byte >> PAGE_SHIFT);
-}
-
 static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
 					 unsigned long start,
 					 unsigned long last)
@@ -275,10 +131,10 @@ static struct iopt_area *iopt_area_next(struct iopt_area *area,
 static bool iopt_domain_maps(struct iommu_domain *domain,
 			     struct iopt_area *area, unsigned long iova)
 {
-	unsigned long offset;
-	struct page *page = iopt_area_page(area, iova, &offset);
+	unsigned long byte = area->page_offset + (iova - area->node.start);
 
-	return iommu_iova_to_phys(domain, iova) == page_to_phys(page) + offset;
+	return iommu_iova_to_phys(domain, iova) ==
+	       iopt_pages_phys(area->pages, byte);
 }
 
 /*
@@ -436,7 +292,7 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
 }
 
 /**
- * iopt_map_pages() - map pinned pages at an IOVA
+ * iopt_map_pages() - map user memory at an IOVA
  * @iopt: the table
  * @pages: the pages; on success the new area holds a reference of its own
  * @page_offset: the byte offset in @pages of the first byte to map
@@ -445,9 +301,13 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed: map at *@iova rather than at an IOVA the table chooses
  *
+ * With page tables attached, the memory is pinned and mapped into them;
+ * otherwise nothing is pinned until the first one is attached.
+ *
  * Return: 0, or -EINVAL for a misaligned @length, IOVA or page offset,
  * -EEXIST when a fixed range overlaps a mapping, -EADDRINUSE when it
- * overlaps a reserved range, -ENOSPC when no free range is large enough.
+ * overlaps a reserved range, -ENOSPC when no free range is large enough,
+ * or an errno of iopt_pages_fill() or iopt_pages_map().
  */
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
 		   unsigned long page_offset, unsigned long length,
@@ -469,22 +329,28 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
 		rc = iopt_check_iova(iopt, *iova, length);
 	else
 		rc = iopt_alloc_iova(iopt, iova,
-				     pages->uptr + page_offset, length);
+				     iopt_pages_uptr(pages, page_offset),
+				     length);
 	if (rc)
 		goto out_unlock;
 
-	kref_get(&pages->kref);
 	area->pages = pages;
 	area->page_offset = page_offset;
 	area->iommu_prot = iommu_prot;
 	area->node.start = *iova;
 	area->node.last = *iova + length - 1;
-	rc = iopt_area_map_domains(iopt, area);
-	if (rc) {
-		/* The caller holds a reference too: this is not the last. */
-		iopt_pages_put(pages);
-		goto out_unlock;
+	/* With page tables attached, the memory is pinned now. */
+	if (!xa_empty(&iopt->domains)) {
+		rc = iopt_pages_fill(pages);
+		if (rc)
+			goto out_unlock;
+		rc = iopt_area_map_domains(iopt, area);
+		if (rc) {
+			iopt_pages_unfill(pages);
+			goto out_unlock;
+		}
 	}
+	iopt_pages_get(pages);
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
@@ -497,7 +363,7 @@ out_unlock:
 }
 
 /**
- * iopt_map_user_pages() - pin user memory and map it
+ * iopt_map_user_pages() - map user memory
  * @ictx: the iommufd, whose accounting mode applies
  * @iopt: the table
  * @iova: in, when @fixed: where to map; out: where the mapping was placed
@@ -506,7 +372,7 @@ out_unlock:
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed: map at *@iova rather than at an IOVA the table chooses
  *
- * Return: 0 or an errno of iopt_pages_pin() or iopt_map_pages(); on
+ * Return: 0 or an errno of iopt_alloc_pages() or iopt_map_pages(); on
  * failure nothing is left pinned or mapped.
  */
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
@@ -518,12 +384,12 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 
 	if (!length)
 		return -EINVAL;
-	pages = iopt_pages_pin(ictx, (uintptr_t)uptr, length,
-			       iommu_prot & IOMMU_WRITE);
+	pages = iopt_alloc_pages(ictx, (uintptr_t)uptr, length,
+				 iommu_prot & IOMMU_WRITE);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	rc = iopt_map_pages(iopt, pages, (uintptr_t)uptr - pages->uptr,
-			    length, iova, iommu_prot, fixed);
+	rc = iopt_map_pages(iopt, pages, offset_in_page(uptr), length, iova,
+			    iommu_prot, fixed);
 	/* The area holds its own reference. */
 	iopt_pages_put(pages);
 	return rc;
@@ -540,10 +406,12 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed: map at *@dst_iova rather than at an IOVA @dst chooses
  *
- * The new mapping shares the pinned pages: nothing is pinned or charged.
+ * The new mapping shares the memory of the source: a page is never pinned
+ * or charged twice, and is pinned now only if @dst has page tables and the
+ * memory was not pinned yet.
  *
  * Return: 0, -ENOENT when the source range is not exactly one mapping,
- * -EPERM for a writable copy of memory pinned read-only, or an errno of
+ * -EPERM for a writable copy of memory mapped read-only, or an errno of
  * iopt_map_pages().
  */
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
@@ -566,13 +434,13 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	if (area && area->node.start == src_iova && area->node.last == last) {
 		pages = area->pages;
 		page_offset = area->page_offset;
-		kref_get(&pages->kref);
+		iopt_pages_get(pages);
 	}
 	up_read(&src->iova_rwsem);
 	if (!pages)
 		return -ENOENT;
 
-	if ((iommu_prot & IOMMU_WRITE) && !pages->writable)
+	if ((iommu_prot & IOMMU_WRITE) && !iopt_pages_writable(pages))
 		rc = -EPERM;
 	else
 		rc = iopt_map_pages(dst, pages, page_offset, length, dst_iova,
@@ -611,6 +479,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	struct iommu_domain *domain;
 	unsigned long total = 0;
 	unsigned long index;
+	bool filled;
 	/* Its address marks the areas this call tells the accesses of. */
 	u8 call = 0;
 
@@ -647,6 +516,7 @@ again:
 		iommufd_access_notify_unmap(iopt, area_start, area_length);
 		goto again;
 	}
+	filled = !xa_empty(&iopt->domains);
 	area = iopt_area_first(iopt, start, last);
 	while (area) {
 		next = iopt_area_next(area, start, last);
@@ -666,6 +536,8 @@ again:
 	while (removed) {
 		area = removed;
 		removed = area->unmap_next;
+		if (filled)
+			iopt_pages_unfill(area->pages);
 		iopt_pages_put(area->pages);
 		kfree(area);
 	}
@@ -914,25 +786,61 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
 	return 0;
 }
 
+/*
+ * Unfill the memory of the areas before @end (every area when NULL), in
+ * order.
+ */
+static void iopt_unfill_areas(struct io_pagetable *iopt, struct iopt_area *end)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != end;
+	     area = iopt_area_next(area, 0, ULONG_MAX))
+		iopt_pages_unfill(area->pages);
+}
+
+/* Pin the memory of every area, for the first page table; all or none. */
+static int iopt_fill_areas(struct io_pagetable *iopt)
+{
+	struct iopt_area *area;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		rc = iopt_pages_fill(area->pages);
+		if (rc) {
+			iopt_unfill_areas(iopt, area);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /**
  * iopt_table_add_domain() - make a domain mirror the table
  * @iopt: the table
  * @domain: an empty IOMMU domain
  *
- * Maps every mapping of the table into @domain and keeps it so.  The
- * table's usable IOVA space narrows to the domain's aperture and its
- * alignment grows to the domain's smallest page size.
+ * Maps every mapping of the table into @domain and keeps it so; the first
+ * domain pins the memory of the mappings.  The table's usable IOVA space
+ * narrows to the domain's aperture and its alignment grows to the domain's
+ * smallest page size.
  *
  * Return: 0; -EADDRINUSE when a mapping or a promised range lies outside
  * the aperture; -EINVAL when the domain's pages are larger than PAGE_SIZE
- * or a mapping is not aligned to them; or an error of iommu_map().  On
- * failure the table is as it was.
+ * or a mapping is not aligned to them; an error of iopt_pages_fill() or of
+ * iopt_pages_map().  On failure the table is as it was.
  */
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain)
 {
 	struct iopt_area *area, *undo;
 	unsigned long align;
+	bool first;
 	u32 index;
 	int rc;
 
@@ -958,10 +866,17 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	if (rc)
 		goto out_reserved;
 
+	/* The first page table pins the memory of every mapping. */
+	first = xa_empty(&iopt->domains);
+	if (first) {
+		rc = iopt_fill_areas(iopt);
+		if (rc)
+			goto out_reserved;
+	}
 	rc = xa_alloc(&iopt->domains, &index, domain, xa_limit_32b,
 		      GFP_KERNEL_ACCOUNT);
 	if (rc)
-		goto out_reserved;
+		goto out_unfill;
 
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
@@ -979,6 +894,9 @@ out_unmap:
 	     undo = iopt_area_next(undo, 0, ULONG_MAX))
 		iopt_area_unmap_domain(undo, domain, iopt_area_length(undo));
 	xa_erase(&iopt->domains, index);
+out_unfill:
+	if (first)
+		iopt_unfill_areas(iopt, NULL);
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
@@ -992,7 +910,7 @@ out_unlock:
  * @domain: a domain added with iopt_table_add_domain()
  *
  * Unmaps every mapping from @domain, and gives back the IOVA space and the
- * alignment it took.
+ * alignment it took.  The last domain unpins the memory no access holds.
  */
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain)
@@ -1012,6 +930,9 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX))
 		iopt_area_unmap_domain(area, domain, iopt_area_length(area));
+	/* The last page table unpins what no access holds. */
+	if (xa_empty(&iopt->domains))
+		iopt_unfill_areas(iopt, NULL);
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
 	iopt_check_consistency(iopt);
@@ -1064,27 +985,80 @@ static int iopt_check_covered(struct io_pagetable *iopt, unsigned long iova,
 	return -ENOENT;
 }
 
+/* The part of [iova, last] in @area, as pages of its memory. */
+struct iopt_area_piece {
+	unsigned long start;	/* the first IOVA */
+	unsigned long byte;	/* the offset in the pages of its memory */
+	unsigned long length;	/* the length in bytes */
+};
+
+static void iopt_area_piece(struct iopt_area *area, unsigned long iova,
+			    unsigned long last, struct iopt_area_piece *piece)
+{
+	piece->start = max(iova, area->node.start);
+	piece->byte = area->page_offset + (piece->start - area->node.start);
+	piece->length = min(last, area->node.last) - piece->start + 1;
+}
+
+static unsigned long iopt_piece_first(struct iopt_area_piece *piece)
+{
+	return piece->byte >> PAGE_SHIFT;
+}
+
+static unsigned long iopt_piece_last(struct iopt_area_piece *piece)
+{
+	return (piece->byte + piece->length - 1) >> PAGE_SHIFT;
+}
+
+/*
+ * Drop the access pins of @owner in the areas of [iova, last] before
+ * @end, taken by iopt_access_pin_pages().
+ */
+static void iopt_access_unpin_areas(struct io_pagetable *iopt,
+				    const void *owner, unsigned long iova,
+				    unsigned long last, struct iopt_area *end)
+{
+	struct iopt_area_piece piece;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, iova, last); area != end;
+	     area = iopt_area_next(area, iova, last)) {
+		iopt_area_piece(area, iova, last, &piece);
+		WARN_ON(iopt_pages_access_unpin(area->pages, area, owner,
+						iopt_piece_first(&piece),
+						iopt_piece_last(&piece)));
+		WARN_ON(atomic_dec_return(&area->num_accesses) < 0);
+	}
+}
+
 /**
- * iopt_access_pin_pages() - give an access the pages behind an IOVA range
+ * iopt_access_pin_pages() - pin the pages behind an IOVA range for an access
  * @iopt: the table
+ * @owner: the access
  * @iova: the first IOVA, page aligned
  * @length: the length, a multiple of PAGE_SIZE
  * @out_pages: receives length / PAGE_SIZE pages
  * @write: the access will write to them
  *
- * The pages are pinned already, by the mappings; this only keeps the
- * mappings from going until iopt_access_unpin_pages() with the same range.
+ * Pages no page table or access holds are pinned and charged; the mappings
+ * stay until iopt_access_unpin_pages() with the same range.
  *
- * Return: 0; -ENOENT when the range is not wholly mapped; -EPERM when
- * @write and a mapping is not writable; -EINVAL for a mapping whose memory
- * does not start on a page boundary.
+ * Context: Process context; may sleep.  Takes io_pagetable::iova_rwsem for
+ * reading.
+ *
+ * Return: 0; -ENOENT when the range is not wholly mapped or is being
+ * unmapped; -EPERM when @write and a mapping is not writable; -EINVAL when
+ * an IOVA page of the range is not one page of memory; an errno of
+ * iopt_pages_access_pin().
  */
-int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, struct page **out_pages,
-			  bool write)
+int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,
+			  unsigned long iova, unsigned long length,
+			  struct page **out_pages, bool write)
 {
-	unsigned long last = iova + length - 1, npages = length >> PAGE_SHIFT;
-	unsigned long cur, i, offset;
+	unsigned long last = iova + length - 1;
+	struct iopt_area_piece piece;
 	struct iopt_area *area;
 	int rc;
 
@@ -1103,21 +1077,27 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			rc = -EPERM;
 			goto out_unlock;
 		}
-	}
-	/* By page count: @last may be the last IOVA, where @cur would wrap. */
-	for (i = 0; i != npages; i++) {
-		cur = iova + i * PAGE_SIZE;
-		area = iopt_area_first(iopt, cur, cur);
-		out_pages[i] = iopt_area_page(area, cur, &offset);
-		/* Only possible where a sub-page mapping starts. */
-		if (offset) {
+		/* Only possible where a sub-page mapping starts or ends. */
+		iopt_area_piece(area, iova, last, &piece);
+		if ((piece.byte | piece.length) & ~PAGE_MASK) {
 			rc = -EINVAL;
 			goto out_unlock;
 		}
 	}
 	for (area = iopt_area_first(iopt, iova, last); area;
-	     area = iopt_area_next(area, iova, last))
+	     area = iopt_area_next(area, iova, last)) {
+		iopt_area_piece(area, iova, last, &piece);
+		rc = iopt_pages_access_pin(area->pages, area, owner,
+					   iopt_piece_first(&piece),
+					   iopt_piece_last(&piece),
+					   out_pages +
+					   ((piece.start - iova) >> PAGE_SHIFT));
+		if (rc) {
+			iopt_access_unpin_areas(iopt, owner, iova, last, area);
+			goto out_unlock;
+		}
 		atomic_inc(&area->num_accesses);
+	}
 out_unlock:
 	up_read(&iopt->iova_rwsem);
 	return rc;
@@ -1155,20 +1135,40 @@ bool iopt_next_pinned_area(struct io_pagetable *iopt, unsigned long start,
 /**
  * iopt_access_unpin_pages() - undo iopt_access_pin_pages()
  * @iopt: the table
- * @iova: the IOVA given to iopt_access_pin_pages()
+ * @owner: the access given to iopt_access_pin_pages()
+ * @iova: the IOVA given to it
  * @length: the length given to it
+ *
+ * Context: Process context; may sleep.  Takes io_pagetable::iova_rwsem for
+ * reading.
+ *
+ * Return: 0, or -EINVAL, changing nothing, when @owner has no such pin.
  */
-void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
-			     unsigned long length)
+int iopt_access_unpin_pages(struct io_pagetable *iopt, const void *owner,
+			    unsigned long iova, unsigned long length)
 {
 	unsigned long last = iova + length - 1;
+	struct iopt_area_piece piece;
 	struct iopt_area *area;
+	int rc;
 
 	down_read(&iopt->iova_rwsem);
-	for (area = iopt_area_first(iopt, iova, last); area;
-	     area = iopt_area_next(area, iova, last))
-		WARN_ON(atomic_dec_return(&area->num_accesses) < 0);
+	/* A pinned range stays mapped: its areas cannot have changed. */
+	rc = iopt_check_covered(iopt, iova, last);
+	for (area = iopt_area_first(iopt, iova, last); area && !rc;
+	     area = iopt_area_next(area, iova, last)) {
+		iopt_area_piece(area, iova, last, &piece);
+		if (!iopt_pages_access_pinned(area->pages, area, owner,
+					      iopt_piece_first(&piece),
+					      iopt_piece_last(&piece)))
+			rc = -EINVAL;
+	}
+	if (rc)
+		rc = -EINVAL;
+	else
+		iopt_access_unpin_areas(iopt, owner, iova, last, NULL);
 	up_read(&iopt->iova_rwsem);
+	return rc;
 }
 
 /**
@@ -1179,39 +1179,41 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
  * @length: the number of bytes
  * @write: copy @data to the IOVA range, rather than from it
  *
- * Through the pinned pages of the mappings; any alignment will do.
+ * Any alignment will do.
+ *
+ * Context: Process context, or a kernel thread; may sleep.  Takes
+ * io_pagetable::iova_rwsem for reading.
  *
  * Return: 0; -ENOENT when the range is not wholly mapped; -EPERM when
- * @write and a mapping is not writable.
+ * @write and a mapping is not writable; -EFAULT when memory is gone.
  */
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   size_t length, bool write)
 {
-	unsigned long last = iova + length - 1, offset, chunk;
+	unsigned long last = iova + length - 1;
+	struct iopt_area_piece piece;
 	struct iopt_area *area;
-	struct page *page;
 	int rc;
 
 	down_read(&iopt->iova_rwsem);
 	rc = iopt_check_covered(iopt, iova, last);
 	if (rc)
 		goto out_unlock;
-	while (length) {
-		area = iopt_area_first(iopt, iova, iova);
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
 		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
 			rc = -EPERM;
 			goto out_unlock;
 		}
-		page = iopt_area_page(area, iova, &offset);
-		chunk = min_t(unsigned long, length, PAGE_SIZE - offset);
-		chunk = min(chunk, area->node.last - iova + 1);
-		if (write)
-			memcpy_to_page(page, offset, data, chunk);
-		else
-			memcpy_from_page(data, page, offset, chunk);
-		data += chunk;
-		iova += chunk;
-		length -= chunk;
+	}
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
+		iopt_area_piece(area, iova, last, &piece);
+		rc = iopt_pages_rw(area->pages, piece.byte,
+				   data + (piece.start - iova), piece.length,
+				   write);
+		if (rc)
+			break;
 	}
 out_unlock:
 	up_read(&iopt->iova_rwsem);

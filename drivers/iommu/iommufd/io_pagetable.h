@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The IO page table of an IOAS: which IOVA ranges map which user memory,
- * which ranges are reserved or promised to userspace, and the pinned pages
- * behind the mappings.
+ * and which ranges are reserved or promised to userspace; and the
+ * interface of pages.c, which holds the memory behind the mappings.
  */
 #ifndef __IO_PAGETABLE_H
 #define __IO_PAGETABLE_H
@@ -18,60 +18,33 @@
 struct iommu_domain;
 struct iommufd_ctx;
 
-/**
- * struct iopt_run - physically contiguous pages of a struct iopt_pages
- * @pfn: the page frame of the first page
- * @index: the index of the first page in the struct iopt_pages; the run
- *	ends where the next one starts, or at iopt_pages::npages
- */
-struct iopt_run {
-	unsigned long pfn;
-	unsigned long index;
-};
+struct iopt_pages;
+struct page;
 
-/**
- * struct iopt_pages - pinned user memory, shared by the areas mapping it
- * @kref: one reference per area (IOAS_COPY makes more than one)
- * @uptr: the page-aligned user address of the first page
- * @npages: the number of pages
- * @runs: the pinned pages, as @nr_runs runs of contiguous pages by index;
- *	each page is pinned once however many areas and page tables map it
- * @nr_runs: the number of runs
- * @max_runs: the number of runs @runs has room for
- * @writable: pinned for writing (IOMMU_IOAS_MAP_WRITEABLE)
- * @account_mode: enum iommufd_account_mode the pages were charged in
- * @source_mm: the mm the memory belongs to, for mm->locked_vm and
- *	mm->pinned_vm (held with mmgrab())
- * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode
- */
-struct iopt_pages {
-	struct kref kref;
-	unsigned long uptr;
-	unsigned long npages;
-	struct iopt_run *runs;
-	unsigned long nr_runs;
-	unsigned long max_runs;
-	bool writable;
-	u8 account_mode;
-	struct mm_struct *source_mm;
-	struct user_struct *source_user;
-};
-
-struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
-				  unsigned long uptr, unsigned long length,
-				  bool writable);
+struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,
+				    unsigned long uptr, unsigned long length,
+				    bool writable);
+void iopt_pages_get(struct iopt_pages *pages);
 void iopt_pages_put(struct iopt_pages *pages);
-unsigned long iopt_pages_find_run(struct iopt_pages *pages,
-				  unsigned long index);
-struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index);
-
-/* The index after the last page of run @i of @pages. */
-static inline unsigned long iopt_run_end(struct iopt_pages *pages,
-					 unsigned long i)
-{
-	return i + 1 < pages->nr_runs ? pages->runs[i + 1].index :
-					pages->npages;
-}
+unsigned long iopt_pages_uptr(struct iopt_pages *pages, unsigned long byte);
+bool iopt_pages_writable(struct iopt_pages *pages);
+int iopt_pages_fill(struct iopt_pages *pages);
+void iopt_pages_unfill(struct iopt_pages *pages);
+phys_addr_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte);
+int iopt_pages_map(struct iopt_pages *pages, struct iommu_domain *domain,
+		   unsigned long iova, unsigned long byte, unsigned long length,
+		   int prot, bool large_pages);
+int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
+			  const void *owner, unsigned long first,
+			  unsigned long last, struct page **out);
+bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
+			      const void *owner, unsigned long first,
+			      unsigned long last);
+int iopt_pages_access_unpin(struct iopt_pages *pages, const void *area,
+			    const void *owner, unsigned long first,
+			    unsigned long last);
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
+		  unsigned long len, bool write);
 
 /**
  * struct iopt_area - one mapping of an IOAS
@@ -170,11 +143,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
-int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, struct page **out_pages,
-			  bool write);
-void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
-			     unsigned long length);
+int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,
+			  unsigned long iova, unsigned long length,
+			  struct page **out_pages, bool write);
+int iopt_access_unpin_pages(struct io_pagetable *iopt, const void *owner,
+			    unsigned long iova, unsigned long length);
 bool iopt_next_pinned_area(struct io_pagetable *iopt, unsigned long start,
 			   unsigned long *area_start, unsigned long *area_last);
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,

@@ -1,104 +1,267 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pinning user memory for an IOAS, and charging it against RLIMIT_MEMLOCK.
+ * The user memory behind the mappings of an IOAS: pinning it, charging it
+ * against RLIMIT_MEMLOCK, and handing it to page tables and accesses.
  *
- * A range of user memory is pinned with FOLL_LONGTERM when it is mapped,
- * in batches, and stays pinned, once, for as long as any area maps it:
- * IOAS_COPY and every page table attached to the IOAS use the same pins.
+ * A struct iopt_pages stands for a range of user memory.  Nothing of it is
+ * pinned when it is mapped; each page is pinned at most once, however many
+ * users it has, and only while one of them needs it:
  *
- * The pinned memory is kept as runs of physically contiguous pages, found
- * batch by batch as the pages are pinned.  A page table maps a run with
- * one iommu_map(), in the largest IOMMU pages it allows; the pages are
- * not looked at again when the memory is copied or another page table is
- * filled.
+ * - A page table needs all of it.  The first area mapping the memory into
+ *   an IOAS that has page tables "fills" the pages: every page is pinned
+ *   (or taken from the accesses, which hold some already) and kept as runs
+ *   of physically contiguous pages, which a page table maps with as few
+ *   IOMMU pages as each allows.  The last unfill unpins every page that no
+ *   access holds.
+ * - An access needs the pages it asks for.  Each pin_pages call is an
+ *   access pin: an index range in @access_itree.  A page covered by at
+ *   least one access pin is in @access_pages; it was pinned for an access
+ *   if the pages were not filled then, or taken from the runs otherwise.
+ *   A page is released when the last access pin covering it goes, and
+ *   unpinned then unless the pages are filled.
+ *
+ * So a page is pinned exactly when the pages are filled or an access pin
+ * covers it, and charged the same way: the charged count is npages while
+ * filled, the number of pages in @access_pages otherwise.
+ *
+ * Releasing never fails and never allocates: unfilling and dropping an
+ * access pin only unpin and free.
  */
+#include <linux/highmem.h>
+#include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
 #include "io_pagetable.h"
 
-/* Pages pinned by one call of pin_user_pages_fast(): a page of pointers. */
-#define IOPT_PIN_BATCH	(PAGE_SIZE / sizeof(struct page *))
-/* The fewest runs the array has room for. */
-#define IOPT_MIN_RUNS	16
+/* Pages pinned by one call of the GUP functions: a page of pointers. */
+#define IOPT_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
 
-static int iopt_pages_account(struct iopt_pages *pages)
+/**
+ * struct iopt_run - physically contiguous pages of a struct iopt_pages
+ * @pfn: the page frame of the first page
+ * @index: the index of the first page in the struct iopt_pages; the run
+ *	ends where the next one starts, or at iopt_pages::npages
+ */
+struct iopt_run {
+	unsigned long pfn;
+	unsigned long index;
+};
+
+/* Runs are kept in chunks of a page, so no array grows with a mapping. */
+#define IOPT_RUNS_PER_CHUNK	(PAGE_SIZE / sizeof(struct iopt_run))
+
+struct iopt_run_chunk {
+	struct iopt_run runs[IOPT_RUNS_PER_CHUNK];
+};
+
+/**
+ * struct iopt_access_pin - pages an access pinned through an area
+ * @node: the page index range [start, last] in iopt_pages::access_itree
+ * @area: the area the pages were pinned through
+ * @owner: the access
+ * @users: the pin_pages calls of @owner through @area for this exact range
+ *	that were not unpinned yet
+ */
+struct iopt_access_pin {
+	struct interval_tree_node node;
+	const void *area;
+	const void *owner;
+	unsigned int users;
+};
+
+/**
+ * struct iopt_pages - user memory mapped by one or more areas
+ * @kref: one reference per area (IOAS_COPY makes more than one)
+ * @mutex: protects everything below that changes, and is taken after
+ *	io_pagetable::iova_rwsem
+ * @uptr: the page-aligned user address of the first page
+ * @npages: the number of pages
+ * @writable: pinned for writing (IOMMU_IOAS_MAP_WRITEABLE)
+ * @account_mode: enum iommufd_account_mode the pages are charged in
+ * @pin_batch: the most pages one GUP call pins
+ * @source_mm: the mm the memory belongs to, for mm->locked_vm and
+ *	mm->pinned_vm (held with mmgrab()), and to pin from
+ * @source_task: the process that mapped the memory, whose RLIMIT_MEMLOCK
+ *	applies whoever pins it later (held with get_task_struct())
+ * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode
+ * @source_cap_ipc_lock: @source_task had CAP_IPC_LOCK when it mapped the
+ *	memory, which lifts the limit
+ * @fillers: the areas mapping the memory into page tables; every page is
+ *	pinned and in the runs while there is one
+ * @run_chunks: the runs, struct iopt_run_chunk by chunk number
+ * @nr_runs: the number of runs, 0 while not filled
+ * @access_itree: the access pins (struct iopt_access_pin)
+ * @access_pages: page index -> struct page, for every page an access pin
+ *	covers
+ * @nr_access_pages: the number of entries in @access_pages
+ *
+ * While @fillers is not zero, the runs do not change: a filler reads them
+ * without @mutex.
+ */
+struct iopt_pages {
+	struct kref kref;
+	struct mutex mutex;	/* see above */
+	unsigned long uptr;
+	unsigned long npages;
+	bool writable;
+	u8 account_mode;
+	unsigned long pin_batch;
+	struct mm_struct *source_mm;
+	struct task_struct *source_task;
+	struct user_struct *source_user;
+	bool source_cap_ipc_lock;
+	unsigned int fillers;
+	struct xarray run_chunks;
+	unsigned long nr_runs;
+	struct rb_root_cached access_itree;
+	struct xarray access_pages;
+	unsigned long nr_access_pages;
+};
+
+/*
+ * Charge @n pages, against the limit of the process that mapped them:
+ * pinning may happen later, in another process or a kernel thread.
+ */
+static int iopt_pages_account(struct iopt_pages *pages, unsigned long n)
 {
+	struct mm_struct *mm = pages->source_mm;
 	unsigned long limit, cur;
 	int rc;
 
+	if (!n)
+		return 0;
 	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
-		rc = account_locked_vm(pages->source_mm, pages->npages, true);
+		mmap_write_lock(mm);
+		rc = __account_locked_vm(mm, n, true, pages->source_task,
+					 pages->source_cap_ipc_lock);
+		mmap_write_unlock(mm);
 		if (rc)
 			return rc;
-	} else if (!capable(CAP_IPC_LOCK)) {
-		limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-		cur = atomic_long_add_return(pages->npages,
-					     &pages->source_user->locked_vm);
+	} else if (!pages->source_cap_ipc_lock) {
+		limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
+			PAGE_SHIFT;
+		cur = atomic_long_add_return(n, &pages->source_user->locked_vm);
 		if (cur > limit) {
-			atomic_long_sub(pages->npages,
-					&pages->source_user->locked_vm);
+			atomic_long_sub(n, &pages->source_user->locked_vm);
 			return -ENOMEM;
 		}
 	} else {
-		atomic_long_add(pages->npages, &pages->source_user->locked_vm);
+		atomic_long_add(n, &pages->source_user->locked_vm);
 	}
-	atomic64_add(pages->npages, &pages->source_mm->pinned_vm);
+	atomic64_add(n, &pages->source_mm->pinned_vm);
 	return 0;
 }
 
-static void iopt_pages_unaccount(struct iopt_pages *pages)
+static void iopt_pages_unaccount(struct iopt_pages *pages, unsigned long n)
 {
-	atomic64_sub(pages->npages, &pages->source_mm->pinned_vm);
-	if (pages->account_mode == IOMMUFD_ACCOUNT_MM)
-		account_locked_vm(pages->source_mm, pages->npages, false);
-	else
-		atomic_long_sub(pages->npages, &pages->source_user->locked_vm);
+	if (!n)
+		return;
+	atomic64_sub(n, &pages->source_mm->pinned_vm);
+	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
+		mmap_write_lock(pages->source_mm);
+		__account_locked_vm(pages->source_mm, n, false,
+				    pages->source_task, false);
+		mmap_write_unlock(pages->source_mm);
+	} else {
+		atomic_long_sub(n, &pages->source_user->locked_vm);
+	}
 }
 
 /*
- * Unpin the pages of the runs; @end is the index after the last page of
- * the last run.
+ * Pin up to @n pages from page @index on, from the mm that mapped them,
+ * in the calling process or another one (a later attach, a kernel
+ * thread); fault injection makes it fail under test.  Returns the number
+ * pinned, at least one, or an errno of GUP: -EFAULT when the memory is
+ * gone (its process too, perhaps), -EINTR on a fatal signal.
  */
-static void iopt_pages_unpin(struct iopt_pages *pages, unsigned long end,
-			     bool dirty)
+static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
+			   unsigned long n, struct page **out,
+			   unsigned int gup_flags)
 {
-	unsigned long i, next;
+	unsigned long addr = pages->uptr + index * PAGE_SIZE;
+	struct mm_struct *mm = pages->source_mm;
+	long rc;
 
-	for (i = 0; i < pages->nr_runs; i++) {
-		next = i + 1 < pages->nr_runs ? pages->runs[i + 1].index : end;
-		unpin_user_page_range_dirty_lock(pfn_to_page(pages->runs[i].pfn),
-						 next - pages->runs[i].index,
-						 dirty);
+	if (iommufd_should_fail())
+		return -EFAULT;
+	n = min(n, pages->pin_batch);
+	if (current->mm == mm) {
+		rc = pin_user_pages_fast(addr, n, gup_flags, out);
+	} else {
+		if (!mmget_not_zero(mm))
+			return -EFAULT;
+		/* FOLL_LONGTERM wants the lock held throughout (no @locked). */
+		if (mmap_read_lock_killable(mm)) {
+			mmput(mm);
+			return -EINTR;
+		}
+		rc = pin_user_pages_remote(mm, addr, n, gup_flags, out, NULL,
+					   NULL);
+		mmap_read_unlock(mm);
+		mmput(mm);
 	}
+	return rc ? rc : -EFAULT;
+}
+
+static struct iopt_run *iopt_pages_run(struct iopt_pages *pages,
+				       unsigned long i)
+{
+	struct iopt_run_chunk *chunk;
+
+	chunk = xa_load(&pages->run_chunks, i / IOPT_RUNS_PER_CHUNK);
+	return &chunk->runs[i % IOPT_RUNS_PER_CHUNK];
+}
+
+/* The index after the last page of run @i. */
+static unsigned long iopt_pages_run_end(struct iopt_pages *pages,
+					unsigned long i)
+{
+	return i + 1 < pages->nr_runs ? iopt_pages_run(pages, i + 1)->index :
+					pages->npages;
 }
 
 /* Make room for @more runs. */
 static int iopt_pages_reserve_runs(struct iopt_pages *pages,
 				   unsigned long more)
 {
-	size_t old_size, new_size;
-	unsigned long max_runs;
-	struct iopt_run *runs;
+	unsigned long chunks = DIV_ROUND_UP(pages->nr_runs + more,
+					    IOPT_RUNS_PER_CHUNK);
+	unsigned long have = DIV_ROUND_UP(pages->nr_runs, IOPT_RUNS_PER_CHUNK);
+	struct iopt_run_chunk *chunk;
+	int rc;
 
-	if (pages->nr_runs + more <= pages->max_runs)
-		return 0;
-	max_runs = max3(2 * pages->max_runs, pages->nr_runs + more,
-			(unsigned long)IOPT_MIN_RUNS);
-	old_size = array_size(pages->max_runs, sizeof(*runs));
-	new_size = array_size(max_runs, sizeof(*runs));
-	/* Larger than kvmalloc() allows: memory too fragmented to track. */
-	if (new_size > INT_MAX)
-		return -ENOMEM;
-	runs = kvrealloc(pages->runs, old_size, new_size, GFP_KERNEL_ACCOUNT);
-	if (!runs)
-		return -ENOMEM;
-	pages->runs = runs;
-	pages->max_runs = max_runs;
+	for (; have < chunks; have++) {
+		if (xa_load(&pages->run_chunks, have))
+			continue;
+		chunk = kmalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+		if (!chunk)
+			return -ENOMEM;
+		rc = xa_err(xa_store(&pages->run_chunks, have, chunk,
+				     GFP_KERNEL_ACCOUNT));
+		if (rc) {
+			kfree(chunk);
+			return rc;
+		}
+	}
 	return 0;
+}
+
+static void iopt_pages_free_runs(struct iopt_pages *pages)
+{
+	struct iopt_run_chunk *chunk;
+	unsigned long i;
+
+	xa_for_each(&pages->run_chunks, i, chunk)
+		kfree(chunk);
+	xa_destroy(&pages->run_chunks);
+	pages->nr_runs = 0;
 }
 
 /*
@@ -116,21 +279,21 @@ static bool iopt_memmap_follows(unsigned long pfn)
 }
 
 /*
- * Add the @n pages of @batch, pinned at page index @index, to the runs.
- * Most pages extend the last run: those are found by comparing struct
- * page pointers, which costs less than page_to_pfn() for every page.
+ * Add the @n pages of @batch, the pages from index @index on, to the runs,
+ * which have room for them.  Most pages extend the last run: those are
+ * found by comparing struct page pointers, which costs less than
+ * page_to_pfn() for every page.
  */
 static void iopt_pages_add_runs(struct iopt_pages *pages,
 				struct page **batch, unsigned long index,
 				unsigned long n)
 {
-	bool extend = pages->nr_runs;
 	unsigned long i, pfn, next_pfn = 0;
 	struct page *next_page = NULL;
-	struct iopt_run *run;
+	struct iopt_run *run = NULL;
 
-	if (extend) {
-		run = &pages->runs[pages->nr_runs - 1];
+	if (pages->nr_runs) {
+		run = iopt_pages_run(pages, pages->nr_runs - 1);
 		next_pfn = run->pfn + (index - run->index);
 	}
 	for (i = 0; i < n; i++) {
@@ -142,85 +305,135 @@ static void iopt_pages_add_runs(struct iopt_pages *pages,
 		}
 		pfn = page_to_pfn(batch[i]);
 		next_page = batch[i] + 1;
-		if (extend && pfn == next_pfn) {
+		if (run && pfn == next_pfn) {
 			next_pfn++;
 			continue;
 		}
-		run = &pages->runs[pages->nr_runs++];
+		run = iopt_pages_run(pages, pages->nr_runs++);
 		run->pfn = pfn;
 		run->index = index + i;
 		next_pfn = pfn + 1;
-		extend = true;
 	}
 }
 
-static int iopt_pages_pin_all(struct iopt_pages *pages, unsigned long batch)
+/*
+ * Unpin the @n pages from @page on, which are the pages from index @index
+ * on, except those an access holds.
+ */
+static void iopt_pages_unpin_unheld(struct iopt_pages *pages,
+				    struct page *page, unsigned long index,
+				    unsigned long n, bool dirty)
+{
+	unsigned long cur = index, end = index + n, held;
+
+	while (cur < end) {
+		held = cur;
+		if (!xa_find(&pages->access_pages, &held, end - 1, XA_PRESENT))
+			held = end;
+		if (held > cur)
+			unpin_user_page_range_dirty_lock(nth_page(page,
+								  cur - index),
+							 held - cur, dirty);
+		cur = held + 1;
+	}
+}
+
+/* Unpin the pages of the runs before index @end that no access holds. */
+static void iopt_pages_unpin_runs(struct iopt_pages *pages, unsigned long end,
+				  bool dirty)
+{
+	unsigned long i, run_end;
+	struct iopt_run *run;
+
+	for (i = 0; i < pages->nr_runs; i++) {
+		run = iopt_pages_run(pages, i);
+		if (run->index >= end)
+			break;
+		run_end = min(iopt_pages_run_end(pages, i), end);
+		iopt_pages_unpin_unheld(pages, pfn_to_page(run->pfn),
+					run->index, run_end - run->index,
+					dirty);
+		cond_resched();
+	}
+}
+
+/* Pin every page no access holds, and make the runs of all of them. */
+static int iopt_pages_pin_all(struct iopt_pages *pages)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
-	struct page **pinned;
-	unsigned long done = 0;
+	unsigned long cur = 0, held;
+	struct page **batch;
 	long n;
 	int rc;
 
-	batch = min3(batch, IOPT_PIN_BATCH, pages->npages);
-	pinned = kmalloc_array(batch, sizeof(*pinned), GFP_KERNEL);
-	if (!pinned)
+	lockdep_assert_held(&pages->mutex);
+
+	batch = kmalloc_array(min3(pages->pin_batch, IOPT_PIN_BATCH,
+				   pages->npages),
+			      sizeof(*batch), GFP_KERNEL);
+	if (!batch)
 		return -ENOMEM;
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
-	while (done < pages->npages) {
-		n = min(pages->npages - done, batch);
-		/* Room first, so that a pinned batch always has its runs. */
+	while (cur < pages->npages) {
+		held = cur;
+		if (!xa_find(&pages->access_pages, &held, pages->npages - 1,
+			     XA_PRESENT))
+			held = pages->npages;
+		n = held > cur ? min3(held - cur, pages->pin_batch,
+				      IOPT_PIN_BATCH) : 1;
+		/* Room first, so that pinned pages always have their runs. */
 		rc = iopt_pages_reserve_runs(pages, n);
 		if (rc)
 			goto err_unpin;
-		if (iommufd_should_fail())
-			n = -EFAULT;
-		else
-			n = pin_user_pages_fast(pages->uptr + done * PAGE_SIZE,
-						n, gup_flags, pinned);
-		if (n <= 0) {
-			rc = n ? n : -EFAULT;
-			goto err_unpin;
+		if (held == cur) {
+			/* Pinned already, by the accesses. */
+			batch[0] = xa_load(&pages->access_pages, cur);
+		} else {
+			n = iopt_pages_gup(pages, cur, n, batch, gup_flags);
+			if (n < 0) {
+				rc = n;
+				goto err_unpin;
+			}
 		}
-		iopt_pages_add_runs(pages, pinned, done, n);
-		done += n;
+		iopt_pages_add_runs(pages, batch, cur, n);
+		cur += n;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
 			goto err_unpin;
 		}
+		cond_resched();
 	}
-	kfree(pinned);
+	kfree(batch);
 	return 0;
 
 err_unpin:
-	iopt_pages_unpin(pages, done, false);
-	kvfree(pages->runs);
-	pages->runs = NULL;
-	pages->nr_runs = 0;
-	pages->max_runs = 0;
-	kfree(pinned);
+	iopt_pages_unpin_runs(pages, cur, false);
+	iopt_pages_free_runs(pages);
+	kfree(batch);
 	return rc;
 }
 
 /**
- * iopt_pages_pin() - pin user memory and charge it
+ * iopt_alloc_pages() - stand for a range of user memory
  * @ictx: the iommufd, whose accounting mode applies
  * @uptr: the start of the memory
  * @length: its length in bytes, not zero
- * @writable: pin for writing
+ * @writable: to be pinned for writing
  *
- * Return: the pinned pages with one reference, or ERR_PTR(-EOVERFLOW) for a
- * range that wraps, -ENOMEM beyond RLIMIT_MEMLOCK, -EFAULT for memory that
- * cannot be pinned.
+ * Nothing is pinned or charged, and the memory need not exist yet.
+ *
+ * Context: Process context, in the process owning the memory.
+ *
+ * Return: the pages with one reference, ERR_PTR(-EOVERFLOW) for a range
+ * that wraps, or ERR_PTR(-ENOMEM).
  */
-struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
-				  unsigned long uptr, unsigned long length,
-				  bool writable)
+struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,
+				    unsigned long uptr, unsigned long length,
+				    bool writable)
 {
 	struct iopt_pages *pages;
 	unsigned long end;
-	int rc;
 
 	if (check_add_overflow(uptr, length, &end) ||
 	    end > ALIGN_DOWN(ULONG_MAX, PAGE_SIZE))
@@ -230,42 +443,43 @@ struct iopt_pages *iopt_pages_pin(struct iommufd_ctx *ictx,
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
 	pages->uptr = ALIGN_DOWN(uptr, PAGE_SIZE);
 	pages->npages = (ALIGN(end, PAGE_SIZE) - pages->uptr) >> PAGE_SHIFT;
 	pages->writable = writable;
 	pages->account_mode = ictx->account_mode;
+	pages->pin_batch = iommufd_pin_batch(ictx, IOPT_PIN_BATCH);
 	pages->source_mm = current->mm;
 	mmgrab(pages->source_mm);
+	pages->source_task = get_task_struct(current->group_leader);
 	pages->source_user = get_uid(current_user());
-
-	rc = iopt_pages_account(pages);
-	if (rc)
-		goto err_put;
-	rc = iopt_pages_pin_all(pages, iommufd_pin_batch(ictx, IOPT_PIN_BATCH));
-	if (rc)
-		goto err_unaccount;
+	pages->source_cap_ipc_lock = capable(CAP_IPC_LOCK);
+	xa_init_flags(&pages->run_chunks, XA_FLAGS_ACCOUNT);
+	pages->access_itree = RB_ROOT_CACHED;
+	xa_init_flags(&pages->access_pages, XA_FLAGS_ACCOUNT);
 	return pages;
-
-err_unaccount:
-	iopt_pages_unaccount(pages);
-err_put:
-	free_uid(pages->source_user);
-	mmdrop(pages->source_mm);
-	kfree(pages);
-	return ERR_PTR(rc);
 }
 
 static void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
-	/* Devices, and accesses, may have written to writable pages. */
-	iopt_pages_unpin(pages, pages->npages, pages->writable);
-	iopt_pages_unaccount(pages);
+	/* Each area gives its fill and its access pins back first. */
+	WARN_ON(pages->fillers || pages->nr_access_pages ||
+		!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
+	xa_destroy(&pages->access_pages);
+	xa_destroy(&pages->run_chunks);
 	free_uid(pages->source_user);
+	put_task_struct(pages->source_task);
 	mmdrop(pages->source_mm);
-	kvfree(pages->runs);
+	mutex_destroy(&pages->mutex);
 	kfree(pages);
+}
+
+/* Take a reference for another area. */
+void iopt_pages_get(struct iopt_pages *pages)
+{
+	kref_get(&pages->kref);
 }
 
 void iopt_pages_put(struct iopt_pages *pages)
@@ -273,22 +487,84 @@ void iopt_pages_put(struct iopt_pages *pages)
 	kref_put(&pages->kref, iopt_pages_release);
 }
 
+/* The user address of byte @byte of @pages. */
+unsigned long iopt_pages_uptr(struct iopt_pages *pages, unsigned long byte)
+{
+	return pages->uptr + byte;
+}
+
+bool iopt_pages_writable(struct iopt_pages *pages)
+{
+	return pages->writable;
+}
+
 /**
- * iopt_pages_find_run() - the run holding a page
- * @pages: the pinned memory
- * @index: the index of a page, below @pages->npages
+ * iopt_pages_fill() - pin all of the memory, for a page table
+ * @pages: the memory
  *
- * Return: the index in @pages->runs of the run holding page @index.
+ * The first fill pins and charges every page no access holds already.
+ *
+ * Context: Process context; may sleep.  Takes the pages' mutex.
+ *
+ * Return: 0; -ENOMEM beyond RLIMIT_MEMLOCK; -EFAULT when the memory is
+ * gone; -EINTR on a fatal signal.  On failure nothing changed.
  */
-unsigned long iopt_pages_find_run(struct iopt_pages *pages,
-				  unsigned long index)
+int iopt_pages_fill(struct iopt_pages *pages)
+{
+	unsigned long n;
+	int rc = 0;
+
+	mutex_lock(&pages->mutex);
+	if (pages->fillers) {
+		pages->fillers++;
+		goto out_unlock;
+	}
+	n = pages->npages - pages->nr_access_pages;
+	rc = iopt_pages_account(pages, n);
+	if (rc)
+		goto out_unlock;
+	rc = iopt_pages_pin_all(pages);
+	if (rc) {
+		iopt_pages_unaccount(pages, n);
+		goto out_unlock;
+	}
+	pages->fillers = 1;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_unfill() - undo iopt_pages_fill()
+ * @pages: the memory
+ *
+ * The last unfill unpins and uncharges every page no access holds.
+ *
+ * Context: Process context; may sleep.  Takes the pages' mutex.
+ */
+void iopt_pages_unfill(struct iopt_pages *pages)
+{
+	mutex_lock(&pages->mutex);
+	if (!WARN_ON(!pages->fillers) && !--pages->fillers) {
+		/* Devices may have written to writable pages. */
+		iopt_pages_unpin_runs(pages, pages->npages, pages->writable);
+		iopt_pages_free_runs(pages);
+		iopt_pages_unaccount(pages,
+				     pages->npages - pages->nr_access_pages);
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* The run holding page @index of filled pages. */
+static unsigned long iopt_pages_find_run(struct iopt_pages *pages,
+					 unsigned long index)
 {
 	unsigned long lo = 0, hi = pages->nr_runs - 1, mid;
 
-	/* The run holding @index is one of runs[lo] to runs[hi]. */
+	/* The run holding @index is one of runs lo to hi. */
 	while (lo < hi) {
 		mid = hi - (hi - lo) / 2;
-		if (pages->runs[mid].index <= index)
+		if (iopt_pages_run(pages, mid)->index <= index)
 			lo = mid;
 		else
 			hi = mid - 1;
@@ -296,16 +572,554 @@ unsigned long iopt_pages_find_run(struct iopt_pages *pages,
 	return lo;
 }
 
-/**
- * iopt_pages_page() - a page of pinned memory
- * @pages: the pinned memory
- * @index: the index of the page, below @pages->npages
- *
- * Return: the page.
- */
-struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index)
+/* Page @index of filled pages. */
+static struct page *iopt_pages_filled_page(struct iopt_pages *pages,
+					   unsigned long index)
 {
-	struct iopt_run *run = &pages->runs[iopt_pages_find_run(pages, index)];
+	struct iopt_run *run;
 
+	run = iopt_pages_run(pages, iopt_pages_find_run(pages, index));
 	return pfn_to_page(run->pfn + (index - run->index));
+}
+
+/**
+ * iopt_pages_phys() - the physical address of a byte of filled pages
+ * @pages: the memory, filled by the caller
+ * @byte: the byte's offset in @pages
+ *
+ * Return: its physical address.
+ */
+phys_addr_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte)
+{
+	return page_to_phys(iopt_pages_filled_page(pages, byte >> PAGE_SHIFT)) +
+	       offset_in_page(byte);
+}
+
+/* A walk over filled pages, run by run. */
+struct iopt_pages_walk {
+	struct iopt_pages *pages;
+	unsigned long byte;	/* the byte of the memory to map next */
+	unsigned long left;	/* the bytes left to map */
+	unsigned long run;	/* the run holding @byte */
+};
+
+static void iopt_pages_walk_start(struct iopt_pages_walk *walk,
+				  struct iopt_pages *pages, unsigned long byte,
+				  unsigned long length)
+{
+	walk->pages = pages;
+	walk->byte = byte;
+	walk->left = length;
+	walk->run = iopt_pages_find_run(pages, byte >> PAGE_SHIFT);
+}
+
+/*
+ * The next piece of physically contiguous memory, of at most @max bytes
+ * (a power of two): its first page and its offset in it.  Returns the
+ * length of the piece, or 0 at the end of the walk.
+ */
+static unsigned long iopt_pages_walk_next(struct iopt_pages_walk *walk,
+					  unsigned long max,
+					  struct page **page,
+					  unsigned int *offset)
+{
+	unsigned long run_end, len;
+	struct iopt_run *run;
+
+	if (!walk->left)
+		return 0;
+	run = iopt_pages_run(walk->pages, walk->run);
+	run_end = iopt_pages_run_end(walk->pages, walk->run) << PAGE_SHIFT;
+	*page = pfn_to_page(run->pfn + (walk->byte >> PAGE_SHIFT) -
+			    run->index);
+	*offset = offset_in_page(walk->byte);
+	/* Up to the next multiple of @max, so that pieces stay aligned. */
+	len = min3(run_end - walk->byte, walk->left,
+		   max - (walk->byte & (max - 1)));
+	walk->byte += len;
+	walk->left -= len;
+	if (walk->byte == run_end)
+		walk->run++;
+	return len;
+}
+
+/* iommu_map_sg(), which may fail under test. */
+static ssize_t iopt_iommu_map_sg(struct iommu_domain *domain,
+				 unsigned long iova, struct scatterlist *sgl,
+				 unsigned int n, int prot)
+{
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	return iommu_map_sg(domain, iova, sgl, n, prot);
+}
+
+/* Runs given to one iommu_map_sg(): a page of scatterlist entries. */
+#define IOPT_MAP_SG_ENTS	(PAGE_SIZE / sizeof(struct scatterlist))
+/* The most one entry takes: its length is an unsigned int. */
+#define IOPT_MAP_SG_MAX		SZ_1G
+
+/* iommu_map(), which may fail under test. */
+static int iopt_iommu_map(struct iommu_domain *domain, unsigned long iova,
+			  phys_addr_t paddr, size_t size, int prot)
+{
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	return iommu_map(domain, iova, paddr, size, prot);
+}
+
+/*
+ * Map page by page (IOMMU_OPTION_HUGE_PAGES off): iommu_map_sg() would
+ * merge contiguous pages into larger IOMMU pages.
+ */
+static int iopt_pages_map_small(struct iopt_pages *pages,
+				struct iommu_domain *domain, unsigned long iova,
+				unsigned long byte, unsigned long length,
+				int prot)
+{
+	unsigned long done = 0, len;
+	struct iopt_pages_walk walk;
+	unsigned int offset;
+	struct page *page;
+	int rc;
+
+	iopt_pages_walk_start(&walk, pages, byte, length);
+	while ((len = iopt_pages_walk_next(&walk, PAGE_SIZE, &page, &offset))) {
+		rc = iopt_iommu_map(domain, iova + done,
+				    page_to_phys(page) + offset, len, prot);
+		if (rc) {
+			if (done)
+				WARN_ON(iommu_unmap(domain, iova, done) !=
+					done);
+			return rc;
+		}
+		done += len;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * iopt_pages_map() - map part of filled pages into a page table
+ * @pages: the memory, filled by the caller, whose fill keeps the runs
+ *	from changing
+ * @domain: the page table
+ * @iova: where to map it
+ * @byte: the offset in @pages of the first byte to map
+ * @length: the number of bytes
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @large_pages: map physically contiguous memory with the largest IOMMU
+ *	pages it allows; else no IOMMU page is larger than PAGE_SIZE
+ *
+ * With large pages, the runs go to iommu_map_sg() a page of scatterlist
+ * entries at a time, which maps each run with as few IOMMU pages as it
+ * can and syncs the IOTLB once.
+ *
+ * Context: Process context; may sleep.
+ *
+ * Return: 0, -ENOMEM, or an error of the IOMMU driver's map; on failure
+ * nothing is mapped.
+ */
+int iopt_pages_map(struct iopt_pages *pages, struct iommu_domain *domain,
+		   unsigned long iova, unsigned long byte, unsigned long length,
+		   int prot, bool large_pages)
+{
+	unsigned long done = 0, batch, len, ents;
+	struct iopt_pages_walk walk;
+	struct scatterlist *sgl;
+	unsigned int offset, n;
+	struct page *page;
+	ssize_t mapped;
+	int rc = 0;
+
+	if (!large_pages)
+		return iopt_pages_map_small(pages, domain, iova, byte, length,
+					    prot);
+	/* Pieces: at most one a run, plus one for each IOPT_MAP_SG_MAX. */
+	ents = min(IOPT_MAP_SG_ENTS, pages->nr_runs + length / IOPT_MAP_SG_MAX);
+	sgl = kmalloc_array(ents, sizeof(*sgl), GFP_KERNEL);
+	if (!sgl)
+		return -ENOMEM;
+	iopt_pages_walk_start(&walk, pages, byte, length);
+	while (walk.left) {
+		sg_init_table(sgl, ents);
+		n = 0;
+		batch = 0;
+		while (n < ents &&
+		       (len = iopt_pages_walk_next(&walk, IOPT_MAP_SG_MAX,
+						   &page, &offset))) {
+			sg_set_page(&sgl[n++], page, len, offset);
+			batch += len;
+		}
+		sg_mark_end(&sgl[n - 1]);
+		mapped = iopt_iommu_map_sg(domain, iova + done, sgl, n, prot);
+		if (mapped < 0) {
+			rc = mapped;
+			if (done)
+				WARN_ON(iommu_unmap(domain, iova, done) !=
+					done);
+			break;
+		}
+		/* iommu_map_sg() maps all or nothing. */
+		WARN_ON(mapped != batch);
+		done += batch;
+		cond_resched();
+	}
+	kfree(sgl);
+	return rc;
+}
+
+static struct iopt_access_pin *
+iopt_pages_find_access_pin(struct iopt_pages *pages, const void *area,
+			   const void *owner, unsigned long first,
+			   unsigned long last)
+{
+	struct interval_tree_node *node;
+	struct iopt_access_pin *pin;
+
+	for (node = interval_tree_iter_first(&pages->access_itree, first,
+					     first);
+	     node; node = interval_tree_iter_next(node, first, first)) {
+		pin = container_of(node, struct iopt_access_pin, node);
+		if (node->start == first && node->last == last &&
+		    pin->area == area && pin->owner == owner)
+			return pin;
+	}
+	return NULL;
+}
+
+/*
+ * Take pages [first, last] out of @access_pages; those no filler holds are
+ * unpinned.  Returns the number unpinned, to uncharge.
+ */
+static unsigned long iopt_pages_release_held(struct iopt_pages *pages,
+					     unsigned long first,
+					     unsigned long last)
+{
+	unsigned long i, unpinned = 0;
+	struct page *page;
+
+	for (i = first; ; i++) {
+		page = xa_erase(&pages->access_pages, i);
+		if (page) {
+			pages->nr_access_pages--;
+			if (!pages->fillers) {
+				unpin_user_pages_dirty_lock(&page, 1,
+							    pages->writable);
+				unpinned++;
+			}
+		}
+		if (i == last)
+			break;
+	}
+	return unpinned;
+}
+
+/*
+ * Release the pages of [first, last] that no access pin covers: after one
+ * was removed, or to unwind one that was never inserted.
+ */
+static void iopt_pages_release_uncovered(struct iopt_pages *pages,
+					 unsigned long first,
+					 unsigned long last)
+{
+	struct interval_tree_node *node;
+	unsigned long cur = first, unpinned = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	/* In order of start; access pins may overlap each other. */
+	for (node = interval_tree_iter_first(&pages->access_itree, first,
+					     last);
+	     node; node = interval_tree_iter_next(node, first, last)) {
+		if (node->start > cur)
+			unpinned += iopt_pages_release_held(pages, cur,
+							    node->start - 1);
+		if (node->last >= last)
+			goto out;
+		cur = max(cur, node->last + 1);
+	}
+	unpinned += iopt_pages_release_held(pages, cur, last);
+out:
+	iopt_pages_unaccount(pages, unpinned);
+}
+
+/*
+ * Put the @n pages of @page, the pages from index @index on, in
+ * @access_pages.  Returns how many were stored: fewer than @n when memory
+ * ran out.
+ */
+static unsigned long iopt_pages_store_held(struct iopt_pages *pages,
+					   unsigned long index,
+					   struct page **page, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		if (xa_is_err(xa_store(&pages->access_pages, index + i,
+				       page[i], GFP_KERNEL_ACCOUNT)))
+			break;
+		pages->nr_access_pages++;
+	}
+	return i;
+}
+
+/*
+ * Hold pages [first, last] for an access pin not inserted yet: put those
+ * not held already in @access_pages, pinning and charging them if not
+ * filled.  Pins straight into @out, which has room for the range.  On
+ * failure, nothing changed.
+ */
+static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
+			   unsigned long last, struct page **out)
+{
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long cur = first, held, n, i, stored;
+	struct page **batch;
+	long got;
+	int rc;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (pages->writable)
+		gup_flags |= FOLL_WRITE;
+	while (cur <= last) {
+		held = cur;
+		if (!xa_find(&pages->access_pages, &held, last, XA_PRESENT))
+			held = last + 1;
+		if (held == cur) {
+			cur++;
+			continue;
+		}
+		n = held - cur;
+		batch = out + (cur - first);
+		if (!pages->fillers)
+			n = min(n, pages->pin_batch);
+		if (pages->fillers) {
+			for (i = 0; i < n; i++)
+				batch[i] = iopt_pages_filled_page(pages,
+								  cur + i);
+			got = n;
+		} else {
+			rc = iopt_pages_account(pages, n);
+			if (rc)
+				goto err_release;
+			got = iopt_pages_gup(pages, cur, n, batch, gup_flags);
+			if (got < 0) {
+				iopt_pages_unaccount(pages, n);
+				rc = got;
+				goto err_release;
+			}
+			iopt_pages_unaccount(pages, n - got);
+		}
+		stored = iopt_pages_store_held(pages, cur, batch, got);
+		cur += stored;
+		if (stored < got) {
+			if (!pages->fillers) {
+				unpin_user_pages(batch + stored, got - stored);
+				iopt_pages_unaccount(pages, got - stored);
+			}
+			rc = -ENOMEM;
+			goto err_release;
+		}
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			goto err_release;
+		}
+		cond_resched();
+	}
+	return 0;
+
+err_release:
+	/* What this call stored: the pages no access pin covers. */
+	if (cur > first)
+		iopt_pages_release_uncovered(pages, first, cur - 1);
+	return rc;
+}
+
+/**
+ * iopt_pages_access_pin() - pin pages for an access
+ * @pages: the memory
+ * @area: the area the access reaches the memory through
+ * @owner: the access
+ * @first: the index of the first page
+ * @last: the index of the last page
+ * @out: receives the last - first + 1 pages
+ *
+ * Pages no page table or access holds are pinned and charged; the others
+ * are not pinned again.  The pages stay until iopt_pages_access_unpin()
+ * with the same @area, @owner and range.
+ *
+ * Context: Process context; may sleep.  Takes the pages' mutex.
+ *
+ * Return: 0; -ENOMEM beyond RLIMIT_MEMLOCK or for want of memory; -EFAULT
+ * when the memory is gone; -EINTR on a fatal signal; -EOVERFLOW when the
+ * same pin is held UINT_MAX times already.
+ */
+int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
+			  const void *owner, unsigned long first,
+			  unsigned long last, struct page **out)
+{
+	struct iopt_access_pin *pin;
+	unsigned long i;
+	int rc = 0;
+
+	mutex_lock(&pages->mutex);
+	pin = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	if (pin) {
+		if (pin->users == UINT_MAX) {
+			rc = -EOVERFLOW;
+			goto out_unlock;
+		}
+		pin->users++;
+	} else {
+		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+		if (!pin) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		rc = iopt_pages_hold(pages, first, last, out);
+		if (rc) {
+			kfree(pin);
+			goto out_unlock;
+		}
+		pin->node.start = first;
+		pin->node.last = last;
+		pin->area = area;
+		pin->owner = owner;
+		pin->users = 1;
+		interval_tree_insert(&pin->node, &pages->access_itree);
+	}
+	for (i = 0; i <= last - first; i++)
+		out[i] = xa_load(&pages->access_pages, first + i);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_access_pinned() - is there an access pin to drop?
+ * @pages: the memory
+ * @area: the area given to iopt_pages_access_pin()
+ * @owner: the access given to it
+ * @first: the index of the first page given to it
+ * @last: the index of the last page given to it
+ *
+ * Return: true when iopt_pages_access_unpin() may be called with the same
+ * arguments.
+ */
+bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
+			      const void *owner, unsigned long first,
+			      unsigned long last)
+{
+	bool found;
+
+	mutex_lock(&pages->mutex);
+	found = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	mutex_unlock(&pages->mutex);
+	return found;
+}
+
+/**
+ * iopt_pages_access_unpin() - undo iopt_pages_access_pin()
+ * @pages: the memory
+ * @area: the area given to iopt_pages_access_pin()
+ * @owner: the access given to it
+ * @first: the index of the first page given to it
+ * @last: the index of the last page given to it
+ *
+ * Pages nothing holds any more are unpinned and uncharged.
+ *
+ * Context: Process context; may sleep.  Takes the pages' mutex.
+ *
+ * Return: 0, or -ENOENT, changing nothing, when there is no such pin.
+ */
+int iopt_pages_access_unpin(struct iopt_pages *pages, const void *area,
+			    const void *owner, unsigned long first,
+			    unsigned long last)
+{
+	struct iopt_access_pin *pin;
+	int rc = 0;
+
+	mutex_lock(&pages->mutex);
+	pin = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	if (!pin) {
+		rc = -ENOENT;
+	} else if (!--pin->users) {
+		interval_tree_remove(&pin->node, &pages->access_itree);
+		kfree(pin);
+		iopt_pages_release_uncovered(pages, first, last);
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/*
+ * Copy between @data and @len bytes of @page from @offset; returns
+ * nothing, as the page is held.
+ */
+static void iopt_copy_page(struct page *page, unsigned long offset,
+			   void *data, unsigned long len, bool write)
+{
+	if (write)
+		memcpy_to_page(page, offset, data, len);
+	else
+		memcpy_from_page(data, page, offset, len);
+}
+
+/**
+ * iopt_pages_rw() - copy between a kernel buffer and the memory
+ * @pages: the memory
+ * @byte: the offset in @pages of the first byte
+ * @data: the kernel buffer
+ * @len: the number of bytes
+ * @write: copy @data to the memory, rather than from it
+ *
+ * Through the pinned pages where there are; any other page is pinned for
+ * the copy only, from the mm that mapped the memory, and not charged.
+ *
+ * Context: Process context, or a kernel thread; may sleep.  Takes the
+ * pages' mutex.
+ *
+ * Return: 0, or -EFAULT when a page is gone.
+ */
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
+		  unsigned long len, bool write)
+{
+	unsigned long index, offset, chunk;
+	struct page *page;
+	int rc = 0;
+	long got;
+
+	mutex_lock(&pages->mutex);
+	while (len) {
+		index = byte >> PAGE_SHIFT;
+		offset = offset_in_page(byte);
+		chunk = min(len, PAGE_SIZE - offset);
+		if (pages->fillers) {
+			page = iopt_pages_filled_page(pages, index);
+		} else {
+			page = xa_load(&pages->access_pages, index);
+			if (!page) {
+				got = iopt_pages_gup(pages, index, 1, &page,
+						     write ? FOLL_WRITE : 0);
+				if (got < 0) {
+					rc = got;
+					break;
+				}
+				iopt_copy_page(page, offset, data, chunk,
+					       write);
+				unpin_user_page_range_dirty_lock(page, 1,
+								 write);
+				goto next;
+			}
+		}
+		iopt_copy_page(page, offset, data, chunk, write);
+next:
+		data += chunk;
+		byte += chunk;
+		len -= chunk;
+		cond_resched();
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
 }

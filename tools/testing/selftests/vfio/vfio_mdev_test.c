@@ -199,13 +199,18 @@ static void mdma_exercise(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_UNMAPS));
 
 	/*
-	 * Pinned pages the user unmaps: the device hears of it first and
-	 * lets go, and the unmap goes through.  The pins were on pages the
-	 * IOAS had pinned already: no page is pinned twice.
+	 * With no page table, the IOAS pins nothing: the device's pins are
+	 * the only ones, and charged once.  Pinned pages the user unmaps:
+	 * the device hears of it first and lets go, and the unmap goes
+	 * through.
 	 */
+	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(buf, size, 0));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA + PAGE, 2));
-	EXPECT_EQ(vmpin + (long)(size / 1024), proc_status_kb("VmPin"));
-	EXPECT_EQ(0, page_pins_are(buf, size, 1));
+	EXPECT_EQ(vmpin + 2 * PAGE / 1024, proc_status_kb("VmPin"));
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 0));
+	EXPECT_EQ(0, page_pins_are(buf + PAGE, 2 * PAGE, 1));
+	EXPECT_EQ(0, page_pins_are(buf + 3 * PAGE, size - 3 * PAGE, 0));
 	ASSERT_EQ(0, iommufd_unmap(iommufd, ioas, IOVA, size, &unmapped));
 	EXPECT_EQ(size, unmapped);
 	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_UNMAPS));
