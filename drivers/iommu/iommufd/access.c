@@ -140,47 +140,6 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
-/**
- * iommufd_access_replace - move an attached access to another IOAS
- * @access: an attached access with nothing pinned
- * @ioas_id: the new IOAS
- *
- * Return: 0; -EINVAL when not attached; -EBUSY while pages are pinned or
- * a detach is dropping them; -ENOENT when @ioas_id is no IOAS.  On failure
- * the access stays where it was.
- */
-int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
-{
-	struct iommufd_ioas *old;
-	u32 old_id;
-	int rc;
-
-	mutex_lock(&access->ioas_lock);
-	old = access->ioas;
-	if (!old) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	/* A detach dropping pins uses the IOAS without the lock. */
-	if (access->pinned || access->detaching) {
-		rc = -EBUSY;
-		goto out_unlock;
-	}
-	if (old->obj.id == ioas_id) {
-		rc = 0;
-		goto out_unlock;
-	}
-	/* Attach to the new IOAS first, so a failure changes nothing. */
-	old_id = access->iopt_access_id;
-	rc = __iommufd_access_attach(access, ioas_id);
-	if (!rc)
-		iommufd_ioas_del_access(old, old_id);
-out_unlock:
-	mutex_unlock(&access->ioas_lock);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
-
 /*
  * Have @access unpin everything it holds in @iopt: its unmap callback is
  * called for each mapping with pins, with the mapping's own range, as an
@@ -199,6 +158,73 @@ static void iommufd_access_unpin_all(struct iommufd_access *access,
 		cur = last + 1;
 	}
 }
+
+/**
+ * iommufd_access_replace - move an attached access to another IOAS
+ * @access: an attached access
+ * @ioas_id: the new IOAS
+ *
+ * Whatever the access has pinned in the old IOAS is taken from it first,
+ * as iommufd_access_detach() does: its unmap callback is called for each
+ * mapping it may hold pins in, while no new page can be pinned.
+ *
+ * Context: Process context.  Takes and releases the access's ioas_lock;
+ * calls the unmap callback without it.  May sleep.
+ *
+ * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS;
+ * -EBUSY, with a warning, when the callback left pages pinned, or while a
+ * detach is dropping pins.  On failure the access stays where it was.
+ */
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
+{
+	struct iommufd_ioas *old, *new;
+	u32 old_id;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	old = access->ioas;
+	if (!old) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	/* A detach dropping pins uses the IOAS without the lock. */
+	if (access->detaching) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (old->obj.id == ioas_id) {
+		rc = 0;
+		goto out_unlock;
+	}
+	if (access->pinned) {
+		/* Not for a replace that would fail on a wrong ID. */
+		new = iommufd_get_ioas(access->ictx, ioas_id);
+		if (IS_ERR(new)) {
+			rc = PTR_ERR(new);
+			goto out_unlock;
+		}
+		iommufd_put_object(access->ictx, &new->obj);
+		access->detaching = true;
+		mutex_unlock(&access->ioas_lock);
+		/* @old stays: only a detach or a replace moves the access. */
+		iommufd_access_unpin_all(access, &old->iopt);
+		mutex_lock(&access->ioas_lock);
+		access->detaching = false;
+		if (WARN_ON(access->pinned)) {
+			rc = -EBUSY;
+			goto out_unlock;
+		}
+	}
+	/* Attach to the new IOAS first, so a failure changes nothing. */
+	old_id = access->iopt_access_id;
+	rc = __iommufd_access_attach(access, ioas_id);
+	if (!rc)
+		iommufd_ioas_del_access(old, old_id);
+out_unlock:
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
 /**
  * iommufd_access_detach - detach an access from its IOAS

@@ -268,10 +268,10 @@ void iommufd_device_destroy(struct iommufd_object *obj);
  *	access's uses of the IOAS; taken before the IOAS's locks
  * @ioas: the IOAS attached, on which the access holds a long-term use
  * @iopt_access_id: the access's index in io_pagetable::accesses
- * @pinned: pin_pages calls not unpinned yet; under @ioas_lock.  The access
- *	cannot move to another IOAS while it has any.
- * @detaching: a detach is dropping the pins through the unmap callback, and
- *	no new pin is taken until it is done; under @ioas_lock
+ * @pinned: pin_pages calls not unpinned yet; under @ioas_lock.  A detach
+ *	or a replace has the access drop them first.
+ * @detaching: a detach or a replace is dropping the pins through the unmap
+ *	callback, and no new pin is taken until it is done; under @ioas_lock
  */
 struct iommufd_access {
 	struct iommufd_object obj;
