@@ -225,20 +225,31 @@ static int iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
 	}
 }
 
+/*
+ * The IOVAs the kernel chooses from: never IOVA 0, nor the last page of
+ * the space, which users take for "no address" and "the end".
+ */
+#define IOPT_ALLOC_FIRST	1UL
+#define IOPT_ALLOC_LAST		(ULONG_MAX - PAGE_SIZE)
+
 /* A free range in the promised ranges, or anywhere when there are none. */
 static int iopt_find_allowed_hole(struct io_pagetable *iopt,
 				  unsigned long length, unsigned long align,
 				  unsigned long *iova)
 {
 	struct interval_tree_node *allowed;
+	unsigned long start, last;
 
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return iopt_find_hole(iopt, 0, ULONG_MAX, length, align, iova);
+		return iopt_find_hole(iopt, IOPT_ALLOC_FIRST, IOPT_ALLOC_LAST,
+				      length, align, iova);
 
 	allowed = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
 	while (allowed) {
-		if (!iopt_find_hole(iopt, allowed->start, allowed->last,
-				    length, align, iova))
+		start = max(allowed->start, IOPT_ALLOC_FIRST);
+		last = min(allowed->last, IOPT_ALLOC_LAST);
+		if (start <= last &&
+		    !iopt_find_hole(iopt, start, last, length, align, iova))
 			return 0;
 		allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX);
 	}

@@ -2571,12 +2571,27 @@ TEST_F(mapping, top_of_iova_space)
 	EXPECT_EQ(top + 2 * PAGE_SIZE, iova);
 	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf,
 				      2 * PAGE_SIZE, &iova, MAP_RW));
-	iova = 0;
-	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, PAGE_SIZE,
-			      &iova, MAP_RW));
-	EXPECT_EQ(UINT64_MAX - PAGE_SIZE + 1, iova);
+	/* The kernel never chooses the last page, as mainline... */
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf,
+				      PAGE_SIZE, &iova, MAP_RW));
 	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, self->buf, 1,
 				      &iova, MAP_RW));
+	/* ...but the user may. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, UINT64_MAX - PAGE_SIZE + 1));
+}
+
+/* Nor IOVA 0, where the space is free. */
+TEST_F(mapping, chosen_iova_is_never_0)
+{
+	__u64 iova = 0xdead;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, PAGE_SIZE,
+			      &iova, MAP_RW));
+	EXPECT_NE(0, iova);
+	EXPECT_EQ(0, iova % PAGE_SIZE);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, 0));
 }
 
 /*
