@@ -302,74 +302,184 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
 	return 0;
 }
 
-/**
- * iopt_map_pages() - map user memory at an IOVA
- * @iopt: the table
- * @pages: the pages; on success the new area holds a reference of its own
- * @page_offset: the byte offset in @pages of the first byte to map
- * @length: the number of bytes to map
- * @iova: in, when @fixed: where to map; out: where the mapping was placed
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- * @fixed: map at *@iova rather than at an IOVA the table chooses
- *
- * With page tables attached, the memory is pinned and mapped into them;
- * otherwise nothing is pinned until the first one is attached.
- *
- * Return: 0, or -EINVAL for a misaligned @length, IOVA or page offset,
- * -EEXIST when a fixed range overlaps a mapping, -EADDRINUSE when it
- * overlaps a reserved range, -ENOSPC when no free range is large enough,
- * or an errno of iopt_pages_fill() or iopt_pages_map().
+/*
+ * Walk the areas covering [iova, last] in order; -ENOENT when they do not
+ * cover it without a hole.
  */
-int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
-		   unsigned long page_offset, unsigned long length,
-		   unsigned long *iova, int iommu_prot, bool fixed)
+static int iopt_check_covered(struct io_pagetable *iopt, unsigned long iova,
+			      unsigned long last)
+{
+	unsigned long next = iova;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
+		if (area->node.start > next)
+			return -ENOENT;
+		if (area->node.last >= last)
+			return 0;
+		next = area->node.last + 1;
+	}
+	return -ENOENT;
+}
+
+/* The part of [iova, last] in @area, as pages of its memory. */
+struct iopt_area_piece {
+	unsigned long start;	/* the first IOVA */
+	unsigned long byte;	/* the offset in the pages of its memory */
+	unsigned long length;	/* the length in bytes */
+};
+
+static void iopt_area_piece(struct iopt_area *area, unsigned long iova,
+			    unsigned long last, struct iopt_area_piece *piece)
+{
+	piece->start = max(iova, area->node.start);
+	piece->byte = area->page_offset + (piece->start - area->node.start);
+	piece->length = min(last, area->node.last) - piece->start + 1;
+}
+
+static unsigned long iopt_piece_first(struct iopt_area_piece *piece)
+{
+	return piece->byte >> PAGE_SHIFT;
+}
+
+static unsigned long iopt_piece_last(struct iopt_area_piece *piece)
+{
+	return (piece->byte + piece->length - 1) >> PAGE_SHIFT;
+}
+
+/* Free a list of areas not in the table, chained by unmap_next. */
+static void iopt_free_area_list(struct iopt_area *list)
 {
 	struct iopt_area *area;
-	int rc;
+
+	while (list) {
+		area = list;
+		list = area->unmap_next;
+		iopt_pages_put(area->pages);
+		kfree(area);
+	}
+}
+
+/*
+ * Append to the list whose last area is *@tail a new area for @length
+ * bytes of @pages from @page_offset, which takes a reference on @pages.
+ * Its IOVA is set when the list is mapped; until then node.last holds its
+ * length minus one.
+ */
+static int iopt_add_area_to_list(struct iopt_area **tail,
+				 struct iopt_pages *pages,
+				 unsigned long page_offset,
+				 unsigned long length, int iommu_prot)
+{
+	struct iopt_area *area;
 
 	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area)
 		return -ENOMEM;
+	iopt_pages_get(pages);
+	area->pages = pages;
+	area->page_offset = page_offset;
+	area->iommu_prot = iommu_prot;
+	area->node.last = length - 1;
+	(*tail)->unmap_next = area;
+	*tail = area;
+	return 0;
+}
+
+/* With page tables attached, pin @area's memory now and map it. */
+static int iopt_place_area(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (xa_empty(&iopt->domains))
+		return 0;
+	rc = iopt_pages_fill(area->pages);
+	if (rc)
+		return rc;
+	rc = iopt_area_map_domains(iopt, area);
+	if (rc)
+		iopt_pages_unfill(area->pages);
+	return rc;
+}
+
+/* Undo iopt_place_area(). */
+static void iopt_unplace_area(struct io_pagetable *iopt,
+			      struct iopt_area *area)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (xa_empty(&iopt->domains))
+		return;
+	xa_for_each(&iopt->domains, index, domain)
+		iopt_area_unmap_domain(area, domain, iopt_area_length(area));
+	iopt_pages_unfill(area->pages);
+}
+
+/*
+ * Map the areas of @list (iopt_add_area_to_list()) at consecutive IOVAs
+ * from *@iova: fixed, or chosen for @length bytes at @uptr.  With page
+ * tables attached, their memory is pinned and mapped into them; otherwise
+ * nothing is pinned until the first one is attached.  All of them or
+ * none: on success they are the table's, on failure still the caller's.
+ *
+ * Returns 0, or -EINVAL for a misaligned length, IOVA or page offset,
+ * -EEXIST when a fixed range overlaps a mapping, -EADDRINUSE when it
+ * overlaps a reserved range, -ENOSPC when no free range is large enough,
+ * or an errno of iopt_pages_fill() or iopt_pages_map().
+ */
+static int iopt_map_area_list(struct io_pagetable *iopt,
+			      struct iopt_area *list, unsigned long length,
+			      unsigned long *iova, unsigned long uptr,
+			      bool fixed)
+{
+	struct iopt_area *area, *undo;
+	unsigned long cur, len;
+	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
-	if ((length | page_offset) & (iopt->iova_alignment - 1)) {
-		rc = -EINVAL;
-		goto out_unlock;
+	for (area = list; area; area = area->unmap_next) {
+		if (((area->node.last + 1) | area->page_offset) &
+		    (iopt->iova_alignment - 1)) {
+			rc = -EINVAL;
+			goto out_unlock;
+		}
 	}
 	if (fixed)
 		rc = iopt_check_iova(iopt, *iova, length);
 	else
-		rc = iopt_alloc_iova(iopt, iova,
-				     iopt_pages_uptr(pages, page_offset),
-				     length);
+		rc = iopt_alloc_iova(iopt, iova, uptr, length);
 	if (rc)
 		goto out_unlock;
 
-	area->pages = pages;
-	area->page_offset = page_offset;
-	area->iommu_prot = iommu_prot;
-	area->node.start = *iova;
-	area->node.last = *iova + length - 1;
-	/* With page tables attached, the memory is pinned now. */
-	if (!xa_empty(&iopt->domains)) {
-		rc = iopt_pages_fill(pages);
+	cur = *iova;
+	for (area = list; area; area = area->unmap_next) {
+		len = area->node.last + 1;
+		area->node.start = cur;
+		area->node.last = cur + len - 1;
+		cur += len;
+		rc = iopt_place_area(iopt, area);
 		if (rc)
-			goto out_unlock;
-		rc = iopt_area_map_domains(iopt, area);
-		if (rc) {
-			iopt_pages_unfill(pages);
-			goto out_unlock;
-		}
+			goto err_unplace;
 	}
-	iopt_pages_get(pages);
-	interval_tree_insert(&area->node, &iopt->area_itree);
+	for (area = list; area; area = area->unmap_next)
+		interval_tree_insert(&area->node, &iopt->area_itree);
 	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
 	return 0;
 
+err_unplace:
+	for (undo = list; undo != area; undo = undo->unmap_next)
+		iopt_unplace_area(iopt, undo);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	kfree(area);
 	return rc;
 }
 
@@ -383,13 +493,14 @@ out_unlock:
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed: map at *@iova rather than at an IOVA the table chooses
  *
- * Return: 0 or an errno of iopt_alloc_pages() or iopt_map_pages(); on
+ * Return: 0 or an errno of iopt_alloc_pages() or iopt_map_area_list(); on
  * failure nothing is left pinned or mapped.
  */
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,
 			unsigned long length, int iommu_prot, bool fixed)
 {
+	struct iopt_area head = {}, *tail = &head;
 	struct iopt_pages *pages;
 	int rc;
 
@@ -399,40 +510,51 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 				 iommu_prot & IOMMU_WRITE);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	rc = iopt_map_pages(iopt, pages, offset_in_page(uptr), length, iova,
-			    iommu_prot, fixed);
+	rc = iopt_add_area_to_list(&tail, pages, offset_in_page(uptr), length,
+				   iommu_prot);
 	/* The area holds its own reference. */
 	iopt_pages_put(pages);
+	if (rc)
+		return rc;
+	rc = iopt_map_area_list(iopt, head.unmap_next, length, iova,
+				(uintptr_t)uptr, fixed);
+	if (rc)
+		iopt_free_area_list(head.unmap_next);
 	return rc;
 }
 
 /**
- * iopt_copy() - map in one table the memory a mapping of another maps
+ * iopt_copy() - map in one table the memory mappings of another map
  * @dst: the table to map into
- * @src: the table holding the mapping (may be @dst)
- * @src_iova: the IOVA of the mapping in @src
- * @length: its length: [@src_iova, @src_iova + @length - 1] must be
- *	exactly one mapping
+ * @src: the table holding the mappings (may be @dst)
+ * @src_iova: the first IOVA to copy in @src
+ * @length: the number of bytes: [@src_iova, @src_iova + @length - 1] must
+ *	be mapped without a hole, by one mapping or several, from any offset
+ *	in them
  * @dst_iova: in, when @fixed: where to map; out: where it was placed
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed: map at *@dst_iova rather than at an IOVA @dst chooses
  *
- * The new mapping shares the memory of the source: a page is never pinned
- * or charged twice, and is pinned now only if @dst has page tables and the
- * memory was not pinned yet.
+ * Each source mapping the range covers becomes a mapping of @dst, at
+ * consecutive IOVAs, sharing its memory: a page is never pinned or charged
+ * twice, and is pinned now only if @dst has page tables and the memory was
+ * not pinned yet.
  *
- * Return: 0, -ENOENT when the source range is not exactly one mapping,
- * -EPERM for a writable copy of memory mapped read-only, or an errno of
- * iopt_map_pages().
+ * Context: Process context; may sleep.  Takes the iova_rwsem of @src and
+ * then of @dst, never both.
+ *
+ * Return: 0, -ENOENT when the source range is not wholly mapped, -EPERM
+ * for a writable copy of memory mapped read-only, -EINVAL when a piece is
+ * not aligned as @dst's page tables need, or another errno of mapping.
  */
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int iommu_prot, bool fixed)
 {
-	struct iopt_pages *pages = NULL;
-	unsigned long page_offset = 0;
+	struct iopt_area head = {}, *tail = &head;
+	struct iopt_area_piece piece;
+	unsigned long last, uptr = 0;
 	struct iopt_area *area;
-	unsigned long last;
 	int rc;
 
 	if (!length)
@@ -441,22 +563,27 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 		return -EOVERFLOW;
 
 	down_read(&src->iova_rwsem);
-	area = iopt_area_first(src, src_iova, src_iova);
-	if (area && area->node.start == src_iova && area->node.last == last) {
-		pages = area->pages;
-		page_offset = area->page_offset;
-		iopt_pages_get(pages);
+	rc = iopt_check_covered(src, src_iova, last);
+	for (area = iopt_area_first(src, src_iova, last); area && !rc;
+	     area = iopt_area_next(area, src_iova, last)) {
+		if ((iommu_prot & IOMMU_WRITE) &&
+		    !iopt_pages_writable(area->pages)) {
+			rc = -EPERM;
+			break;
+		}
+		iopt_area_piece(area, src_iova, last, &piece);
+		if (!uptr)
+			uptr = iopt_pages_uptr(area->pages, piece.byte);
+		rc = iopt_add_area_to_list(&tail, area->pages, piece.byte,
+					   piece.length, iommu_prot);
 	}
 	up_read(&src->iova_rwsem);
-	if (!pages)
-		return -ENOENT;
 
-	if ((iommu_prot & IOMMU_WRITE) && !iopt_pages_writable(pages))
-		rc = -EPERM;
-	else
-		rc = iopt_map_pages(dst, pages, page_offset, length, dst_iova,
-				    iommu_prot, fixed);
-	iopt_pages_put(pages);
+	if (!rc)
+		rc = iopt_map_area_list(dst, head.unmap_next, length, dst_iova,
+					uptr, fixed);
+	if (rc)
+		iopt_free_area_list(head.unmap_next);
 	return rc;
 }
 
@@ -971,54 +1098,6 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		iopt->disable_large_pages = !enable;
 	up_write(&iopt->iova_rwsem);
 	return rc;
-}
-
-/*
- * Walk the areas covering [iova, last] in order; -ENOENT when they do not
- * cover it without a hole.
- */
-static int iopt_check_covered(struct io_pagetable *iopt, unsigned long iova,
-			      unsigned long last)
-{
-	unsigned long next = iova;
-	struct iopt_area *area;
-
-	lockdep_assert_held(&iopt->iova_rwsem);
-
-	for (area = iopt_area_first(iopt, iova, last); area;
-	     area = iopt_area_next(area, iova, last)) {
-		if (area->node.start > next)
-			return -ENOENT;
-		if (area->node.last >= last)
-			return 0;
-		next = area->node.last + 1;
-	}
-	return -ENOENT;
-}
-
-/* The part of [iova, last] in @area, as pages of its memory. */
-struct iopt_area_piece {
-	unsigned long start;	/* the first IOVA */
-	unsigned long byte;	/* the offset in the pages of its memory */
-	unsigned long length;	/* the length in bytes */
-};
-
-static void iopt_area_piece(struct iopt_area *area, unsigned long iova,
-			    unsigned long last, struct iopt_area_piece *piece)
-{
-	piece->start = max(iova, area->node.start);
-	piece->byte = area->page_offset + (piece->start - area->node.start);
-	piece->length = min(last, area->node.last) - piece->start + 1;
-}
-
-static unsigned long iopt_piece_first(struct iopt_area_piece *piece)
-{
-	return piece->byte >> PAGE_SHIFT;
-}
-
-static unsigned long iopt_piece_last(struct iopt_area_piece *piece)
-{
-	return (piece->byte + piece->length - 1) >> PAGE_SHIFT;
 }
 
 /*

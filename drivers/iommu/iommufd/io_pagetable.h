@@ -121,9 +121,6 @@ struct io_pagetable {
 void iopt_init_table(struct io_pagetable *iopt);
 void iopt_free_itree(struct rb_root_cached *root);
 void iopt_destroy_table(struct io_pagetable *iopt);
-int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
-		   unsigned long page_offset, unsigned long length,
-		   unsigned long *iova, int iommu_prot, bool fixed);
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,
 			unsigned long length, int iommu_prot, bool fixed);

@@ -191,10 +191,12 @@ enum iommufd_ioas_map_flags {
  * @iova: in, with IOMMU_IOAS_MAP_FIXED_IOVA: where to map; out: where the
  *        mapping was placed
  *
- * Maps user memory at an IOVA, pinning it.  With FIXED_IOVA the whole IOVA
- * range must be free (EEXIST otherwise: a mapping is never replaced);
- * without it the kernel picks a free range outside the reserved ranges and,
- * when allowed ranges are set, inside them.
+ * Maps user memory at an IOVA.  The memory is pinned while a page table
+ * attached to the IOAS needs it (at once when one is attached), or an
+ * in-kernel access asks for it.  With FIXED_IOVA the whole IOVA range must
+ * be free (EEXIST otherwise: a mapping is never replaced); without it the
+ * kernel picks a free range outside the reserved ranges and, when allowed
+ * ranges are set, inside them.
  */
 struct iommu_ioas_map {
 	__u32 size;
@@ -219,10 +221,11 @@ struct iommu_ioas_map {
  *            the mapping was placed
  * @src_iova: the IOVA of the mapping in the source IOAS
  *
- * Maps in one IOAS the memory that a mapping of another (or the same) IOAS
- * maps.  @src_iova and @length must cover exactly a range that was mapped
- * with IOMMU_IOAS_MAP.  The two mappings share the pinned pages: nothing is
- * pinned or charged again, which makes a copy cheaper than a new map.
+ * Maps in one IOAS the memory that mappings of another (or the same) IOAS
+ * map.  @src_iova and @length may name any range the source maps without
+ * a hole, across mappings and from any offset in them (ENOENT otherwise).
+ * The copy shares the memory: a page pinned for one mapping is not pinned
+ * or charged again, which makes a copy cheaper than a new map.
  */
 struct iommu_ioas_copy {
 	__u32 size;
