@@ -292,6 +292,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 	struct iommufd_access *access;
 	unsigned long index;
 
+	/* The callbacks unpin, which takes it. */
+	lockdep_assert_not_held(&iopt->iova_rwsem);
 	mutex_lock(&iopt->access_lock);
 	xa_for_each(&iopt->accesses, index, access) {
 		/* One being destroyed has nothing pinned. */

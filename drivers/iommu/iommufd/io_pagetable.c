@@ -113,6 +113,8 @@ static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
 {
 	struct interval_tree_node *node;
 
+	lockdep_assert_held(&iopt->iova_rwsem);
+
 	node = interval_tree_iter_first(&iopt->area_itree, start, last);
 	return node ? container_of(node, struct iopt_area, node) : NULL;
 }

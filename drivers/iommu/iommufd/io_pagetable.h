@@ -88,6 +88,23 @@ struct iopt_reserved {
 	void *owner;
 };
 
+/*
+ * Lock order of iommufd, for every lock it takes in a system call, each
+ * before the ones after it:
+ *
+ *   iommufd_ioas::mutex		(page tables made for the IOAS)
+ *   iommufd_group::lock		(what the group is attached to)
+ *   iommufd_access::ioas_lock		(the IOAS of an access)
+ *   io_pagetable::access_lock		(the accesses of an IOAS)
+ *   io_pagetable::iova_rwsem		(areas and IOVA ranges)
+ *   iopt_pages::mutex			(the pins of some memory, pages.c)
+ *   mm_struct::mmap_lock		(GUP, and locked_vm accounting)
+ *
+ * An unmap drops iova_rwsem before it tells the accesses (access_lock),
+ * and access_lock is dropped around each callback, which takes the
+ * access's ioas_lock to unpin.  iommufd_ctx::groups_lock is taken alone.
+ */
+
 /**
  * struct io_pagetable - the IOVA space of an IOAS
  * @iova_rwsem: protects the three interval trees and @iova_alignment
@@ -102,7 +119,8 @@ struct iopt_reserved {
  *	PAGE_SIZE
  * @disable_large_pages: map every page on its own (IOMMU_OPTION
  *	HUGE_PAGES 0) rather than contiguous memory as large IOMMU pages
- * @access_lock: protects @accesses; taken before @iova_rwsem
+ * @access_lock: protects @accesses; taken before @iova_rwsem (see the lock
+ *	order above)
  * @accesses: the in-kernel accesses attached (struct iommufd_access),
  *	told before pages they may have pinned are unmapped
  */

@@ -189,6 +189,7 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 	struct mm_struct *mm = pages->source_mm;
 	long rc;
 
+	lockdep_assert_held(&pages->mutex);
 	if (iommufd_should_fail())
 		return -EFAULT;
 	n = min(n, pages->pin_batch);
