@@ -8,7 +8,10 @@
  *   iommufd  IOMMU_IOAS_MAP / UNMAP on an IOAS the edu's cdev is attached to;
  *   copy     IOMMU_IOAS_COPY of the range mapped by "iommufd" into a second
  *            IOAS, attached to the other edu (another intel-iommu domain),
- *            and IOMMU_IOAS_UNMAP of the copy.
+ *            and IOMMU_IOAS_UNMAP of the copy;
+ *   attach   the range mapped into an IOAS with no page table, which pins
+ *            nothing; "map" is the attach of the edu's cdev, which pins the
+ *            memory and fills a new page table, "unmap" its detach.
  * For each buffer size and backing (4K pages, THP, hugetlbfs 2M pages) it
  * prints the first (cold) round and the median of the others, the rate,
  * the ratio to type1, and the iommu_map() and iommu_unmap() calls the path
@@ -54,8 +57,9 @@
 enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
 static const char *const backing_name[] = { "4k", "thp", "hugetlb" };
 
-enum path { PATH_TYPE1, PATH_IOMMUFD, PATH_COPY, NR_PATHS };
-static const char *const path_name[] = { "type1", "iommufd", "copy" };
+enum path { PATH_TYPE1, PATH_IOMMUFD, PATH_COPY, PATH_ATTACH, NR_PATHS };
+static const char *const path_name[] = { "type1", "iommufd", "copy",
+					 "attach" };
 
 /* The two edus: the root-bus one, and the one behind the bridge. */
 static char edu_bdf[BDF_LEN], edu2_bdf[BDF_LEN], e1000_bdf[BDF_LEN];
@@ -394,7 +398,7 @@ static int path_open(struct path_ctx *p, enum path path)
 	ret = cdev_on_new_ioas(p->iommufd, edu_bdf, &p->cdev, &p->ioas);
 	if (ret)
 		return ret;
-	if (path == PATH_IOMMUFD) {
+	if (path == PATH_IOMMUFD || path == PATH_ATTACH) {
 		ret = edu_open(&p->edu, p->cdev, edu_bdf);
 		p->edu_open = !ret;
 		return ret;
@@ -423,19 +427,27 @@ static void path_close(struct path_ctx *p)
 }
 
 /*
- * For copy, the source mapping in the first IOAS, made before the timed
- * call (and removed after the timed unmap).
+ * For copy, the source mapping in the first IOAS; for attach, the mapping
+ * in the IOAS, once the edu is detached from it.  Made before the timed
+ * call, removed after the timed unmap.
  */
 static int path_prepare(struct path_ctx *p, struct buffer *b)
 {
-	if (p->path != PATH_COPY)
+	int ret;
+
+	if (p->path == PATH_ATTACH) {
+		ret = vfio_cdev_detach(p->cdev);
+		if (ret)
+			return ret;
+	} else if (p->path != PATH_COPY) {
 		return 0;
+	}
 	return iommufd_map(p->iommufd, p->ioas, b->mem, IOVA, b->size);
 }
 
 static int path_finish(struct path_ctx *p, struct buffer *b)
 {
-	if (p->path != PATH_COPY)
+	if (p->path != PATH_COPY && p->path != PATH_ATTACH)
 		return 0;
 	return iommufd_unmap(p->iommufd, p->ioas, IOVA, b->size, NULL);
 }
@@ -453,6 +465,8 @@ static int path_map(struct path_ctx *p, struct buffer *b)
 		return vfio_type1_map(&p->v, b->mem, IOVA, b->size);
 	case PATH_IOMMUFD:
 		return iommufd_map(p->iommufd, p->ioas, b->mem, IOVA, b->size);
+	case PATH_ATTACH:
+		return vfio_cdev_attach(p->cdev, p->ioas, NULL);
 	default:
 		copy.dst_ioas_id = p->ioas2;
 		copy.src_ioas_id = p->ioas;
@@ -468,6 +482,8 @@ static int path_unmap(struct path_ctx *p, struct buffer *b)
 	uint64_t unmapped = 0;
 	int ret;
 
+	if (p->path == PATH_ATTACH)
+		return vfio_cdev_detach(p->cdev);
 	if (p->path == PATH_TYPE1)
 		ret = vfio_type1_unmap(&p->v, IOVA, b->size, &unmapped);
 	else
