@@ -260,8 +260,9 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_unbind);
  * An emulated device has no page table: it accesses an IOAS directly, and
  * moves to another one when attached already.
  *
- * Return: 0; -ENOENT when @pt_id is no IOAS; -EBUSY when moving while the
- * device holds pins.
+ * Return: 0; -ENOENT when @pt_id is no IOAS; an error of
+ * iommufd_access_replace(), which takes the device's pins back through its
+ * dma_unmap callback before it moves it.
  */
 int vfio_iommufd_emulated_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
 {

@@ -171,9 +171,10 @@ static void iommufd_access_unpin_all(struct iommufd_access *access,
  * Context: Process context.  Takes and releases the access's ioas_lock;
  * calls the unmap callback without it.  May sleep.
  *
- * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS;
- * -EBUSY, with a warning, when the callback left pages pinned, or while a
- * detach is dropping pins.  On failure the access stays where it was.
+ * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS,
+ * before anything is taken back; -EBUSY, with a warning, when the callback
+ * left pages pinned, or while a detach is dropping pins; -ENOMEM.  On
+ * failure the access stays where it was.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
@@ -196,30 +197,36 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		rc = 0;
 		goto out_unlock;
 	}
+	/*
+	 * Held until the access is in it: the pins are not taken back for
+	 * a replace that fails on a wrong ID, and the IOAS cannot be
+	 * destroyed while the callbacks run.
+	 */
+	new = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(new)) {
+		rc = PTR_ERR(new);
+		goto out_unlock;
+	}
 	if (access->pinned) {
-		/* Not for a replace that would fail on a wrong ID. */
-		new = iommufd_get_ioas(access->ictx, ioas_id);
-		if (IS_ERR(new)) {
-			rc = PTR_ERR(new);
-			goto out_unlock;
-		}
-		iommufd_put_object(access->ictx, &new->obj);
 		access->detaching = true;
 		mutex_unlock(&access->ioas_lock);
 		/* @old stays: only a detach or a replace moves the access. */
 		iommufd_access_unpin_all(access, &old->iopt);
 		mutex_lock(&access->ioas_lock);
 		access->detaching = false;
-		if (WARN_ON(access->pinned)) {
+		/* Callers serialize a replace with detach and destroy. */
+		if (WARN_ON(access->pinned || access->ioas != old)) {
 			rc = -EBUSY;
-			goto out_unlock;
+			goto out_put;
 		}
 	}
-	/* Attach to the new IOAS first, so a failure changes nothing. */
+	/* Attach to the new IOAS first, so a failure moves nothing. */
 	old_id = access->iopt_access_id;
 	rc = __iommufd_access_attach(access, ioas_id);
 	if (!rc)
 		iommufd_ioas_del_access(old, old_id);
+out_put:
+	iommufd_put_object(access->ictx, &new->obj);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
 	return rc;
@@ -240,7 +247,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  * Return: 0; -EINVAL when @access is not attached; -EBUSY, with a warning,
  * when the callback left pages pinned (the access then stays attached, so
  * that the pins still stop the IOAS from unmapping them) or another detach
- * is under way.
+ * or a replace is under way.
  */
 int iommufd_access_detach(struct iommufd_access *access)
 {

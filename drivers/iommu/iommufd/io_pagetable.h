@@ -56,11 +56,12 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
  *	and not unpinned yet; the area cannot be unmapped until they are
  * @unmapping: the unmap call telling the accesses to unpin, or NULL; while
  *	set, no new pins.  Under io_pagetable::iova_rwsem
- * @unmap_next: chains the areas one unmap took out of the table, so that
- *	their pages are released after io_pagetable::iova_rwsem is dropped
+ * @unmap_next: chains areas outside the table: those one unmap took out,
+ *	so that their memory is released after io_pagetable::iova_rwsem is
+ *	dropped, and those a map or a copy is about to put in
  *
- * An area is created and removed whole: IOMMU_IOAS_UNMAP never splits one,
- * and IOMMU_IOAS_COPY copies exactly one.
+ * An area is created and removed whole: IOMMU_IOAS_UNMAP never splits one.
+ * IOMMU_IOAS_COPY makes one area for each area (or part of one) it copies.
  */
 struct iopt_area {
 	struct interval_tree_node node;

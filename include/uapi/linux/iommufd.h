@@ -215,15 +215,17 @@ struct iommu_ioas_map {
  * @size: sizeof(struct iommu_ioas_copy)
  * @flags: a combination of enum iommufd_ioas_map_flags
  * @dst_ioas_id: the IOAS to map into
- * @src_ioas_id: the IOAS to copy the mapping from
+ * @src_ioas_id: the IOAS to copy the mappings from
  * @length: the number of bytes to copy
  * @dst_iova: in, with IOMMU_IOAS_MAP_FIXED_IOVA: where to map; out: where
- *            the mapping was placed
- * @src_iova: the IOVA of the mapping in the source IOAS
+ *            the copy was placed
+ * @src_iova: the first IOVA of the range in the source IOAS
  *
  * Maps in one IOAS the memory that mappings of another (or the same) IOAS
  * map.  @src_iova and @length may name any range the source maps without
  * a hole, across mappings and from any offset in them (ENOENT otherwise).
+ * Each source mapping the range covers becomes one mapping of the
+ * destination, at consecutive IOVAs, which IOMMU_IOAS_UNMAP removes whole.
  * The copy shares the memory: a page pinned for one mapping is not pinned
  * or charged again, which makes a copy cheaper than a new map.
  */
