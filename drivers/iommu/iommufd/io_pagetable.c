@@ -76,7 +76,7 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 				struct iopt_area *area,
 				struct iommu_domain *domain)
 {
-	return iopt_pages_map(area->pages, domain, area->node.start,
+	return iopt_pages_map(area->fill, domain, area->node.start,
 			      area->page_offset, iopt_area_length(area),
 			      area->iommu_prot, !iopt->disable_large_pages);
 }
@@ -136,7 +136,7 @@ static bool iopt_domain_maps(struct iommu_domain *domain,
 	unsigned long byte = area->page_offset + (iova - area->node.start);
 
 	return iommu_iova_to_phys(domain, iova) ==
-	       iopt_pages_phys(area->pages, byte);
+	       iopt_fill_phys(area->fill, byte);
 }
 
 /*
@@ -391,6 +391,26 @@ static int iopt_add_area_to_list(struct iopt_area **tail,
 	return 0;
 }
 
+/* Hold the pages @area maps for page tables: pin what is not yet. */
+static int iopt_area_fill(struct iopt_area *area)
+{
+	struct iopt_fill *fill;
+
+	fill = iopt_pages_fill(area->pages, area->page_offset >> PAGE_SHIFT,
+			       (area->page_offset + iopt_area_length(area) - 1) >>
+			       PAGE_SHIFT);
+	if (IS_ERR(fill))
+		return PTR_ERR(fill);
+	area->fill = fill;
+	return 0;
+}
+
+static void iopt_area_unfill(struct iopt_area *area)
+{
+	iopt_pages_unfill(area->fill);
+	area->fill = NULL;
+}
+
 /* With page tables attached, pin @area's memory now and map it. */
 static int iopt_place_area(struct io_pagetable *iopt, struct iopt_area *area)
 {
@@ -400,12 +420,12 @@ static int iopt_place_area(struct io_pagetable *iopt, struct iopt_area *area)
 
 	if (xa_empty(&iopt->domains))
 		return 0;
-	rc = iopt_pages_fill(area->pages);
+	rc = iopt_area_fill(area);
 	if (rc)
 		return rc;
 	rc = iopt_area_map_domains(iopt, area);
 	if (rc)
-		iopt_pages_unfill(area->pages);
+		iopt_area_unfill(area);
 	return rc;
 }
 
@@ -422,7 +442,7 @@ static void iopt_unplace_area(struct io_pagetable *iopt,
 		return;
 	xa_for_each(&iopt->domains, index, domain)
 		iopt_area_unmap_domain(area, domain, iopt_area_length(area));
-	iopt_pages_unfill(area->pages);
+	iopt_area_unfill(area);
 }
 
 /*
@@ -619,7 +639,6 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	struct iommu_domain *domain;
 	unsigned long total = 0;
 	unsigned long index;
-	bool filled;
 	/* Its address marks the areas this call tells the accesses of. */
 	u8 call = 0;
 
@@ -656,7 +675,6 @@ again:
 		iommufd_access_notify_unmap(iopt, area_start, area_length);
 		goto again;
 	}
-	filled = !xa_empty(&iopt->domains);
 	area = iopt_area_first(iopt, start, last);
 	while (area) {
 		next = iopt_area_next(area, start, last);
@@ -676,8 +694,8 @@ again:
 	while (removed) {
 		area = removed;
 		removed = area->unmap_next;
-		if (filled)
-			iopt_pages_unfill(area->pages);
+		if (area->fill)
+			iopt_pages_unfill(area->fill);
 		iopt_pages_put(area->pages);
 		kfree(area);
 	}
@@ -938,7 +956,7 @@ static void iopt_unfill_areas(struct io_pagetable *iopt, struct iopt_area *end)
 
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != end;
 	     area = iopt_area_next(area, 0, ULONG_MAX))
-		iopt_pages_unfill(area->pages);
+		iopt_area_unfill(area);
 }
 
 /* Pin the memory of every area, for the first page table; all or none. */
@@ -951,7 +969,7 @@ static int iopt_fill_areas(struct io_pagetable *iopt)
 
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		rc = iopt_pages_fill(area->pages);
+		rc = iopt_area_fill(area);
 		if (rc) {
 			iopt_unfill_areas(iopt, area);
 			return rc;

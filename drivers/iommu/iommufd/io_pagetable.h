@@ -18,6 +18,7 @@
 struct iommu_domain;
 struct iommufd_ctx;
 
+struct iopt_fill;
 struct iopt_pages;
 struct page;
 
@@ -28,10 +29,11 @@ void iopt_pages_get(struct iopt_pages *pages);
 void iopt_pages_put(struct iopt_pages *pages);
 unsigned long iopt_pages_uptr(struct iopt_pages *pages, unsigned long byte);
 bool iopt_pages_writable(struct iopt_pages *pages);
-int iopt_pages_fill(struct iopt_pages *pages);
-void iopt_pages_unfill(struct iopt_pages *pages);
-phys_addr_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte);
-int iopt_pages_map(struct iopt_pages *pages, struct iommu_domain *domain,
+struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
+				  unsigned long first, unsigned long last);
+void iopt_pages_unfill(struct iopt_fill *fill);
+phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte);
+int iopt_pages_map(struct iopt_fill *fill, struct iommu_domain *domain,
 		   unsigned long iova, unsigned long byte, unsigned long length,
 		   int prot, bool large_pages);
 int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
@@ -51,6 +53,8 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
  * @node: the IOVA range [start, last] in io_pagetable::area_itree
  * @pages: the memory mapped
  * @page_offset: the byte offset of @node.start's memory in @pages
+ * @fill: the pages of the area held for the page tables of its IOAS, while
+ *	it has any (else NULL); under io_pagetable::iova_rwsem
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @num_accesses: pin_pages calls of in-kernel accesses covering the area
  *	and not unpinned yet; the area cannot be unmapped until they are
@@ -67,6 +71,7 @@ struct iopt_area {
 	struct interval_tree_node node;
 	struct iopt_pages *pages;
 	unsigned long page_offset;
+	struct iopt_fill *fill;
 	int iommu_prot;
 	atomic_t num_accesses;
 	const void *unmapping;

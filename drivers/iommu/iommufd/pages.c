@@ -7,22 +7,18 @@
  * pinned when it is mapped; each page is pinned at most once, however many
  * users it has, and only while one of them needs it:
  *
- * - A page table needs all of it.  The first area mapping the memory into
- *   an IOAS that has page tables "fills" the pages: every page is pinned
- *   (or taken from the accesses, which hold some already) and kept as runs
- *   of physically contiguous pages, which a page table maps with as few
- *   IOMMU pages as each allows.  The last unfill unpins every page that no
- *   access holds.
+ * - A page table needs what its area maps.  An area mapped into an IOAS
+ *   that has page tables "fills" its range of the pages: a struct
+ *   iopt_fill, in @fill_itree, holds every page of the range as runs of
+ *   physically contiguous pages, which a page table maps with as few IOMMU
+ *   pages as each allows.  A page another fill or an access holds already
+ *   is taken from there; the others are pinned.
  * - An access needs the pages it asks for.  Each pin_pages call is an
  *   access pin: an index range in @access_itree.  A page covered by at
- *   least one access pin is in @access_pages; it was pinned for an access
- *   if the pages were not filled then, or taken from the runs otherwise.
- *   A page is released when the last access pin covering it goes, and
- *   unpinned then unless the pages are filled.
+ *   least one access pin is in @access_pages, taken from a fill or pinned.
  *
- * So a page is pinned exactly when the pages are filled or an access pin
- * covers it, and charged the same way: the charged count is npages while
- * filled, the number of pages in @access_pages otherwise.
+ * So a page is pinned exactly while a fill or an access pin covers it, and
+ * charged the same way; the last of them to go unpins and uncharges it.
  *
  * Releasing never fails and never allocates: unfilling and dropping an
  * access pin only unpin and free.
@@ -47,7 +43,7 @@
  * struct iopt_run - physically contiguous pages of a struct iopt_pages
  * @pfn: the page frame of the first page
  * @index: the index of the first page in the struct iopt_pages; the run
- *	ends where the next one starts, or at iopt_pages::npages
+ *	ends where the next one starts, or after the last page of its fill
  */
 struct iopt_run {
 	unsigned long pfn;
@@ -59,6 +55,23 @@ struct iopt_run {
 
 struct iopt_run_chunk {
 	struct iopt_run runs[IOPT_RUNS_PER_CHUNK];
+};
+
+/**
+ * struct iopt_fill - the pages of a range, held for a page table
+ * @node: the page index range [start, last] in iopt_pages::fill_itree
+ * @pages: the memory
+ * @run_chunks: the runs, struct iopt_run_chunk by chunk number
+ * @nr_runs: the number of runs
+ *
+ * The runs do not change while the fill exists: its owner reads them
+ * without the pages' mutex.
+ */
+struct iopt_fill {
+	struct interval_tree_node node;
+	struct iopt_pages *pages;
+	struct xarray run_chunks;
+	unsigned long nr_runs;
 };
 
 /**
@@ -93,17 +106,11 @@ struct iopt_access_pin {
  * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode
  * @source_cap_ipc_lock: @source_task had CAP_IPC_LOCK when it mapped the
  *	memory, which lifts the limit
- * @fillers: the areas mapping the memory into page tables; every page is
- *	pinned and in the runs while there is one
- * @run_chunks: the runs, struct iopt_run_chunk by chunk number
- * @nr_runs: the number of runs, 0 while not filled
+ * @fill_itree: the fills (struct iopt_fill)
  * @access_itree: the access pins (struct iopt_access_pin)
  * @access_pages: page index -> struct page, for every page an access pin
  *	covers
  * @nr_access_pages: the number of entries in @access_pages
- *
- * While @fillers is not zero, the runs do not change: a filler reads them
- * without @mutex.
  */
 struct iopt_pages {
 	struct kref kref;
@@ -117,9 +124,7 @@ struct iopt_pages {
 	struct task_struct *source_task;
 	struct user_struct *source_user;
 	bool source_cap_ipc_lock;
-	unsigned int fillers;
-	struct xarray run_chunks;
-	unsigned long nr_runs;
+	struct rb_root_cached fill_itree;
 	struct rb_root_cached access_itree;
 	struct xarray access_pages;
 	unsigned long nr_access_pages;
@@ -211,40 +216,54 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 	return rc ? rc : -EFAULT;
 }
 
-static struct iopt_run *iopt_pages_run(struct iopt_pages *pages,
-				       unsigned long i)
+/* Charge and pin up to @n pages from @index on: iopt_pages_gup(). */
+static long iopt_pages_pin_charged(struct iopt_pages *pages,
+				   unsigned long index, unsigned long n,
+				   struct page **out, unsigned int gup_flags)
+{
+	long got;
+	int rc;
+
+	n = min(n, pages->pin_batch);
+	rc = iopt_pages_account(pages, n);
+	if (rc)
+		return rc;
+	got = iopt_pages_gup(pages, index, n, out, gup_flags);
+	iopt_pages_unaccount(pages, got < 0 ? n : n - got);
+	return got;
+}
+
+static struct iopt_run *iopt_fill_run(struct iopt_fill *fill, unsigned long i)
 {
 	struct iopt_run_chunk *chunk;
 
-	chunk = xa_load(&pages->run_chunks, i / IOPT_RUNS_PER_CHUNK);
+	chunk = xa_load(&fill->run_chunks, i / IOPT_RUNS_PER_CHUNK);
 	return &chunk->runs[i % IOPT_RUNS_PER_CHUNK];
 }
 
 /* The index after the last page of run @i. */
-static unsigned long iopt_pages_run_end(struct iopt_pages *pages,
-					unsigned long i)
+static unsigned long iopt_fill_run_end(struct iopt_fill *fill, unsigned long i)
 {
-	return i + 1 < pages->nr_runs ? iopt_pages_run(pages, i + 1)->index :
-					pages->npages;
+	return i + 1 < fill->nr_runs ? iopt_fill_run(fill, i + 1)->index :
+				       fill->node.last + 1;
 }
 
 /* Make room for @more runs. */
-static int iopt_pages_reserve_runs(struct iopt_pages *pages,
-				   unsigned long more)
+static int iopt_fill_reserve_runs(struct iopt_fill *fill, unsigned long more)
 {
-	unsigned long chunks = DIV_ROUND_UP(pages->nr_runs + more,
+	unsigned long chunks = DIV_ROUND_UP(fill->nr_runs + more,
 					    IOPT_RUNS_PER_CHUNK);
-	unsigned long have = DIV_ROUND_UP(pages->nr_runs, IOPT_RUNS_PER_CHUNK);
+	unsigned long have = DIV_ROUND_UP(fill->nr_runs, IOPT_RUNS_PER_CHUNK);
 	struct iopt_run_chunk *chunk;
 	int rc;
 
 	for (; have < chunks; have++) {
-		if (xa_load(&pages->run_chunks, have))
+		if (xa_load(&fill->run_chunks, have))
 			continue;
 		chunk = kmalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
 		if (!chunk)
 			return -ENOMEM;
-		rc = xa_err(xa_store(&pages->run_chunks, have, chunk,
+		rc = xa_err(xa_store(&fill->run_chunks, have, chunk,
 				     GFP_KERNEL_ACCOUNT));
 		if (rc) {
 			kfree(chunk);
@@ -254,15 +273,15 @@ static int iopt_pages_reserve_runs(struct iopt_pages *pages,
 	return 0;
 }
 
-static void iopt_pages_free_runs(struct iopt_pages *pages)
+static void iopt_fill_free(struct iopt_fill *fill)
 {
 	struct iopt_run_chunk *chunk;
 	unsigned long i;
 
-	xa_for_each(&pages->run_chunks, i, chunk)
+	xa_for_each(&fill->run_chunks, i, chunk)
 		kfree(chunk);
-	xa_destroy(&pages->run_chunks);
-	pages->nr_runs = 0;
+	xa_destroy(&fill->run_chunks);
+	kfree(fill);
 }
 
 /*
@@ -280,21 +299,20 @@ static bool iopt_memmap_follows(unsigned long pfn)
 }
 
 /*
- * Add the @n pages of @batch, the pages from index @index on, to the runs,
- * which have room for them.  Most pages extend the last run: those are
- * found by comparing struct page pointers, which costs less than
- * page_to_pfn() for every page.
+ * Add the @n pages of @batch, the pages from index @index on, to the runs
+ * of @fill, which have room for them.  Most pages extend the last run:
+ * those are found by comparing struct page pointers, which costs less
+ * than page_to_pfn() for every page.
  */
-static void iopt_pages_add_runs(struct iopt_pages *pages,
-				struct page **batch, unsigned long index,
-				unsigned long n)
+static void iopt_fill_add_runs(struct iopt_fill *fill, struct page **batch,
+			       unsigned long index, unsigned long n)
 {
 	unsigned long i, pfn, next_pfn = 0;
 	struct page *next_page = NULL;
 	struct iopt_run *run = NULL;
 
-	if (pages->nr_runs) {
-		run = iopt_pages_run(pages, pages->nr_runs - 1);
+	if (fill->nr_runs) {
+		run = iopt_fill_run(fill, fill->nr_runs - 1);
 		next_pfn = run->pfn + (index - run->index);
 	}
 	for (i = 0; i < n; i++) {
@@ -310,94 +328,241 @@ static void iopt_pages_add_runs(struct iopt_pages *pages,
 			next_pfn++;
 			continue;
 		}
-		run = iopt_pages_run(pages, pages->nr_runs++);
+		run = iopt_fill_run(fill, fill->nr_runs++);
 		run->pfn = pfn;
 		run->index = index + i;
 		next_pfn = pfn + 1;
 	}
 }
 
+/* The run of @fill holding page @index. */
+static unsigned long iopt_fill_find_run(struct iopt_fill *fill,
+					unsigned long index)
+{
+	unsigned long lo = 0, hi = fill->nr_runs - 1, mid;
+
+	/* The run holding @index is one of runs lo to hi. */
+	while (lo < hi) {
+		mid = hi - (hi - lo) / 2;
+		if (iopt_fill_run(fill, mid)->index <= index)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* Page @index of @fill's range. */
+static struct page *iopt_fill_page(struct iopt_fill *fill, unsigned long index)
+{
+	struct iopt_run *run;
+
+	run = iopt_fill_run(fill, iopt_fill_find_run(fill, index));
+	return pfn_to_page(run->pfn + (index - run->index));
+}
+
+/* A fill of @pages holding page @index, or NULL. */
+static struct iopt_fill *iopt_pages_fill_at(struct iopt_pages *pages,
+					    unsigned long index)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&pages->fill_itree, index, index);
+	return node ? container_of(node, struct iopt_fill, node) : NULL;
+}
+
+/* Page @index if a fill or an access holds it (pinned), or NULL. */
+static struct page *iopt_pages_held_page(struct iopt_pages *pages,
+					 unsigned long index)
+{
+	struct iopt_fill *fill;
+	struct page *page;
+
+	lockdep_assert_held(&pages->mutex);
+
+	page = xa_load(&pages->access_pages, index);
+	if (page)
+		return page;
+	fill = iopt_pages_fill_at(pages, index);
+	return fill ? iopt_fill_page(fill, index) : NULL;
+}
+
+/*
+ * The first page after @index, up to @last, that a fill or an access
+ * holds, or @last + 1; @index itself is not held.
+ */
+static unsigned long iopt_pages_next_held(struct iopt_pages *pages,
+					  unsigned long index,
+					  unsigned long last)
+{
+	struct interval_tree_node *node;
+	unsigned long held = index;
+
+	if (!xa_find(&pages->access_pages, &held, last, XA_PRESENT))
+		held = last + 1;
+	node = interval_tree_iter_first(&pages->fill_itree, index, last);
+	if (node)
+		held = min(held, node->start);
+	return held;
+}
+
 /*
  * Unpin the @n pages from @page on, which are the pages from index @index
- * on, except those an access holds.
+ * on, except those an access holds.  Returns the number unpinned.
  */
-static void iopt_pages_unpin_unheld(struct iopt_pages *pages,
-				    struct page *page, unsigned long index,
-				    unsigned long n, bool dirty)
+static unsigned long iopt_pages_unpin_unheld(struct iopt_pages *pages,
+					     struct page *page,
+					     unsigned long index,
+					     unsigned long n, bool dirty)
 {
-	unsigned long cur = index, end = index + n, held;
+	unsigned long cur = index, end = index + n, held, unpinned = 0;
 
 	while (cur < end) {
 		held = cur;
 		if (!xa_find(&pages->access_pages, &held, end - 1, XA_PRESENT))
 			held = end;
-		if (held > cur)
+		if (held > cur) {
 			unpin_user_page_range_dirty_lock(nth_page(page,
 								  cur - index),
 							 held - cur, dirty);
+			unpinned += held - cur;
+		}
 		cur = held + 1;
 	}
+	return unpinned;
 }
 
-/* Unpin the pages of the runs before index @end that no access holds. */
-static void iopt_pages_unpin_runs(struct iopt_pages *pages, unsigned long end,
-				  bool dirty)
+/*
+ * Unpin the pages of @fill's runs before index @end that no other fill in
+ * the tree and no access holds.  Returns the number unpinned.
+ */
+static unsigned long iopt_fill_unpin(struct iopt_fill *fill,
+				     unsigned long end, bool dirty)
 {
-	unsigned long i, run_end;
+	struct iopt_pages *pages = fill->pages;
+	unsigned long i, s, e, cur, unpinned = 0;
+	struct interval_tree_node *node;
 	struct iopt_run *run;
+	struct page *page;
 
-	for (i = 0; i < pages->nr_runs; i++) {
-		run = iopt_pages_run(pages, i);
-		if (run->index >= end)
+	lockdep_assert_held(&pages->mutex);
+
+	for (i = 0; i < fill->nr_runs; i++) {
+		run = iopt_fill_run(fill, i);
+		s = run->index;
+		if (s >= end)
 			break;
-		run_end = min(iopt_pages_run_end(pages, i), end);
-		iopt_pages_unpin_unheld(pages, pfn_to_page(run->pfn),
-					run->index, run_end - run->index,
-					dirty);
+		e = min(iopt_fill_run_end(fill, i), end) - 1;
+		page = pfn_to_page(run->pfn);
+		/* The stretches of [s, e] no other fill covers, in order */
+		cur = s;
+		for (node = interval_tree_iter_first(&pages->fill_itree, s, e);
+		     node; node = interval_tree_iter_next(node, s, e)) {
+			if (node->start > cur)
+				unpinned += iopt_pages_unpin_unheld(pages,
+						nth_page(page, cur - s), cur,
+						node->start - cur, dirty);
+			if (node->last >= e) {
+				cur = e + 1;
+				break;
+			}
+			cur = max(cur, node->last + 1);
+		}
+		if (cur <= e)
+			unpinned += iopt_pages_unpin_unheld(pages,
+					nth_page(page, cur - s), cur,
+					e - cur + 1, dirty);
 		cond_resched();
 	}
+	return unpinned;
 }
 
-/* Pin every page no access holds, and make the runs of all of them. */
-static int iopt_pages_pin_all(struct iopt_pages *pages)
+/*
+ * Add to @fill's runs pages [first, last] of @other's range, which follow
+ * the pages @fill has.
+ */
+static int iopt_fill_copy_runs(struct iopt_fill *fill, struct iopt_fill *other,
+			       unsigned long first, unsigned long last)
 {
+	unsigned long i = iopt_fill_find_run(other, first), cur = first, end;
+	struct iopt_run *run, *prev;
+	unsigned long pfn;
+	int rc;
+
+	while (cur <= last) {
+		run = iopt_fill_run(other, i);
+		end = min(iopt_fill_run_end(other, i) - 1, last);
+		pfn = run->pfn + (cur - run->index);
+		prev = fill->nr_runs ? iopt_fill_run(fill, fill->nr_runs - 1) :
+				       NULL;
+		/* A run is extended by what follows it, without a field. */
+		if (!prev || prev->pfn + (cur - prev->index) != pfn) {
+			rc = iopt_fill_reserve_runs(fill, 1);
+			if (rc)
+				return rc;
+			run = iopt_fill_run(fill, fill->nr_runs++);
+			run->pfn = pfn;
+			run->index = cur;
+		}
+		cur = end + 1;
+		i++;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Make the runs of every page of @fill's range: those other fills and
+ * accesses hold are taken from them, the others pinned and charged.
+ */
+static int iopt_fill_pin(struct iopt_fill *fill)
+{
+	struct iopt_pages *pages = fill->pages;
+	unsigned long cur = fill->node.start, last = fill->node.last, n;
 	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long cur = 0, held;
+	struct iopt_fill *other;
 	struct page **batch;
-	long n;
+	long got;
 	int rc;
 
 	lockdep_assert_held(&pages->mutex);
 
 	batch = kmalloc_array(min3(pages->pin_batch, IOPT_PIN_BATCH,
-				   pages->npages),
+				   last - cur + 1),
 			      sizeof(*batch), GFP_KERNEL);
 	if (!batch)
 		return -ENOMEM;
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
-	while (cur < pages->npages) {
-		held = cur;
-		if (!xa_find(&pages->access_pages, &held, pages->npages - 1,
-			     XA_PRESENT))
-			held = pages->npages;
-		n = held > cur ? min3(held - cur, pages->pin_batch,
-				      IOPT_PIN_BATCH) : 1;
+	while (cur <= last) {
+		other = iopt_pages_fill_at(pages, cur);
+		if (other) {
+			/* Its pages, accesses' included, in bulk */
+			rc = iopt_fill_copy_runs(fill, other, cur,
+						 min(last, other->node.last));
+			if (rc)
+				goto err_unpin;
+			cur = min(last, other->node.last) + 1;
+			continue;
+		}
+		batch[0] = xa_load(&pages->access_pages, cur);
+		n = batch[0] ? 1 :
+			min3(iopt_pages_next_held(pages, cur, last) - cur,
+			     pages->pin_batch, IOPT_PIN_BATCH);
 		/* Room first, so that pinned pages always have their runs. */
-		rc = iopt_pages_reserve_runs(pages, n);
+		rc = iopt_fill_reserve_runs(fill, n);
 		if (rc)
 			goto err_unpin;
-		if (held == cur) {
-			/* Pinned already, by the accesses. */
-			batch[0] = xa_load(&pages->access_pages, cur);
-		} else {
-			n = iopt_pages_gup(pages, cur, n, batch, gup_flags);
-			if (n < 0) {
-				rc = n;
+		if (!batch[0]) {
+			got = iopt_pages_pin_charged(pages, cur, n, batch,
+						     gup_flags);
+			if (got < 0) {
+				rc = got;
 				goto err_unpin;
 			}
+			n = got;
 		}
-		iopt_pages_add_runs(pages, batch, cur, n);
+		iopt_fill_add_runs(fill, batch, cur, n);
 		cur += n;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
@@ -409,8 +574,7 @@ static int iopt_pages_pin_all(struct iopt_pages *pages)
 	return 0;
 
 err_unpin:
-	iopt_pages_unpin_runs(pages, cur, false);
-	iopt_pages_free_runs(pages);
+	iopt_pages_unaccount(pages, iopt_fill_unpin(fill, cur, false));
 	kfree(batch);
 	return rc;
 }
@@ -455,7 +619,7 @@ struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,
 	pages->source_task = get_task_struct(current->group_leader);
 	pages->source_user = get_uid(current_user());
 	pages->source_cap_ipc_lock = capable(CAP_IPC_LOCK);
-	xa_init_flags(&pages->run_chunks, XA_FLAGS_ACCOUNT);
+	pages->fill_itree = RB_ROOT_CACHED;
 	pages->access_itree = RB_ROOT_CACHED;
 	xa_init_flags(&pages->access_pages, XA_FLAGS_ACCOUNT);
 	return pages;
@@ -466,10 +630,10 @@ static void iopt_pages_release(struct kref *kref)
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
 	/* Each area gives its fill and its access pins back first. */
-	WARN_ON(pages->fillers || pages->nr_access_pages ||
+	WARN_ON(pages->nr_access_pages ||
+		!RB_EMPTY_ROOT(&pages->fill_itree.rb_root) ||
 		!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
 	xa_destroy(&pages->access_pages);
-	xa_destroy(&pages->run_chunks);
 	free_uid(pages->source_user);
 	put_task_struct(pages->source_task);
 	mmdrop(pages->source_mm);
@@ -500,118 +664,95 @@ bool iopt_pages_writable(struct iopt_pages *pages)
 }
 
 /**
- * iopt_pages_fill() - pin all of the memory, for a page table
+ * iopt_pages_fill() - hold a range of the memory for a page table
  * @pages: the memory
+ * @first: the index of the first page
+ * @last: the index of the last page
  *
- * The first fill pins and charges every page no access holds already.
+ * The pages no other fill or access holds already are pinned and charged.
  *
  * Context: Process context; may sleep.  Takes the pages' mutex.
  *
- * Return: 0; -ENOMEM beyond RLIMIT_MEMLOCK; -EFAULT when the memory is
- * gone; -EINTR on a fatal signal.  On failure nothing changed.
+ * Return: the fill, whose runs iopt_pages_map() maps, or ERR_PTR(-ENOMEM)
+ * beyond RLIMIT_MEMLOCK or for want of memory, -EFAULT when the memory is
+ * gone, -EINTR on a fatal signal.  On failure nothing changed.
  */
-int iopt_pages_fill(struct iopt_pages *pages)
+struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
+				  unsigned long first, unsigned long last)
 {
-	unsigned long n;
-	int rc = 0;
+	struct iopt_fill *fill;
+	int rc;
+
+	fill = kzalloc(sizeof(*fill), GFP_KERNEL_ACCOUNT);
+	if (!fill)
+		return ERR_PTR(-ENOMEM);
+	fill->pages = pages;
+	fill->node.start = first;
+	fill->node.last = last;
+	xa_init_flags(&fill->run_chunks, XA_FLAGS_ACCOUNT);
 
 	mutex_lock(&pages->mutex);
-	if (pages->fillers) {
-		pages->fillers++;
-		goto out_unlock;
-	}
-	n = pages->npages - pages->nr_access_pages;
-	rc = iopt_pages_account(pages, n);
-	if (rc)
-		goto out_unlock;
-	rc = iopt_pages_pin_all(pages);
-	if (rc) {
-		iopt_pages_unaccount(pages, n);
-		goto out_unlock;
-	}
-	pages->fillers = 1;
-out_unlock:
+	rc = iopt_fill_pin(fill);
+	if (!rc)
+		interval_tree_insert(&fill->node, &pages->fill_itree);
 	mutex_unlock(&pages->mutex);
-	return rc;
+	if (rc) {
+		iopt_fill_free(fill);
+		return ERR_PTR(rc);
+	}
+	return fill;
 }
 
 /**
  * iopt_pages_unfill() - undo iopt_pages_fill()
- * @pages: the memory
+ * @fill: the fill
  *
- * The last unfill unpins and uncharges every page no access holds.
+ * The pages no other fill or access holds are unpinned and uncharged.
  *
  * Context: Process context; may sleep.  Takes the pages' mutex.
  */
-void iopt_pages_unfill(struct iopt_pages *pages)
+void iopt_pages_unfill(struct iopt_fill *fill)
 {
+	struct iopt_pages *pages = fill->pages;
+
 	mutex_lock(&pages->mutex);
-	if (!WARN_ON(!pages->fillers) && !--pages->fillers) {
-		/* Devices may have written to writable pages. */
-		iopt_pages_unpin_runs(pages, pages->npages, pages->writable);
-		iopt_pages_free_runs(pages);
-		iopt_pages_unaccount(pages,
-				     pages->npages - pages->nr_access_pages);
-	}
+	interval_tree_remove(&fill->node, &pages->fill_itree);
+	/* Devices may have written to writable pages. */
+	iopt_pages_unaccount(pages, iopt_fill_unpin(fill, fill->node.last + 1,
+						    pages->writable));
 	mutex_unlock(&pages->mutex);
-}
-
-/* The run holding page @index of filled pages. */
-static unsigned long iopt_pages_find_run(struct iopt_pages *pages,
-					 unsigned long index)
-{
-	unsigned long lo = 0, hi = pages->nr_runs - 1, mid;
-
-	/* The run holding @index is one of runs lo to hi. */
-	while (lo < hi) {
-		mid = hi - (hi - lo) / 2;
-		if (iopt_pages_run(pages, mid)->index <= index)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
-}
-
-/* Page @index of filled pages. */
-static struct page *iopt_pages_filled_page(struct iopt_pages *pages,
-					   unsigned long index)
-{
-	struct iopt_run *run;
-
-	run = iopt_pages_run(pages, iopt_pages_find_run(pages, index));
-	return pfn_to_page(run->pfn + (index - run->index));
+	iopt_fill_free(fill);
 }
 
 /**
- * iopt_pages_phys() - the physical address of a byte of filled pages
- * @pages: the memory, filled by the caller
- * @byte: the byte's offset in @pages
+ * iopt_fill_phys() - the physical address of a byte of a fill
+ * @fill: the fill
+ * @byte: the byte's offset in its pages, inside the fill's range
  *
  * Return: its physical address.
  */
-phys_addr_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte)
+phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte)
 {
-	return page_to_phys(iopt_pages_filled_page(pages, byte >> PAGE_SHIFT)) +
+	return page_to_phys(iopt_fill_page(fill, byte >> PAGE_SHIFT)) +
 	       offset_in_page(byte);
 }
 
-/* A walk over filled pages, run by run. */
+/* A walk over the pages of a fill, run by run. */
 struct iopt_pages_walk {
-	struct iopt_pages *pages;
+	struct iopt_fill *fill;
 	unsigned long byte;	/* the byte of the memory to map next */
 	unsigned long left;	/* the bytes left to map */
 	unsigned long run;	/* the run holding @byte */
 };
 
 static void iopt_pages_walk_start(struct iopt_pages_walk *walk,
-				  struct iopt_pages *pages, unsigned long byte,
+				  struct iopt_fill *fill, unsigned long byte,
 				  unsigned long length)
 {
-	walk->pages = pages;
+	walk->fill = fill;
 	walk->byte = byte;
 	walk->left = length;
-	walk->run = iopt_pages_find_run(pages, byte >> PAGE_SHIFT);
+	walk->run = iopt_fill_find_run(fill, byte >> PAGE_SHIFT);
 }
 
 /*
@@ -629,8 +770,8 @@ static unsigned long iopt_pages_walk_next(struct iopt_pages_walk *walk,
 
 	if (!walk->left)
 		return 0;
-	run = iopt_pages_run(walk->pages, walk->run);
-	run_end = iopt_pages_run_end(walk->pages, walk->run) << PAGE_SHIFT;
+	run = iopt_fill_run(walk->fill, walk->run);
+	run_end = iopt_fill_run_end(walk->fill, walk->run) << PAGE_SHIFT;
 	*page = pfn_to_page(run->pfn + (walk->byte >> PAGE_SHIFT) -
 			    run->index);
 	*offset = offset_in_page(walk->byte);
@@ -672,7 +813,7 @@ static int iopt_iommu_map(struct iommu_domain *domain, unsigned long iova,
  * Map page by page (IOMMU_OPTION_HUGE_PAGES off): iommu_map_sg() would
  * merge contiguous pages into larger IOMMU pages.
  */
-static int iopt_pages_map_small(struct iopt_pages *pages,
+static int iopt_pages_map_small(struct iopt_fill *fill,
 				struct iommu_domain *domain, unsigned long iova,
 				unsigned long byte, unsigned long length,
 				int prot)
@@ -683,7 +824,7 @@ static int iopt_pages_map_small(struct iopt_pages *pages,
 	struct page *page;
 	int rc;
 
-	iopt_pages_walk_start(&walk, pages, byte, length);
+	iopt_pages_walk_start(&walk, fill, byte, length);
 	while ((len = iopt_pages_walk_next(&walk, PAGE_SIZE, &page, &offset))) {
 		rc = iopt_iommu_map(domain, iova + done,
 				    page_to_phys(page) + offset, len, prot);
@@ -700,12 +841,12 @@ static int iopt_pages_map_small(struct iopt_pages *pages,
 }
 
 /**
- * iopt_pages_map() - map part of filled pages into a page table
- * @pages: the memory, filled by the caller, whose fill keeps the runs
- *	from changing
+ * iopt_pages_map() - map part of a fill into a page table
+ * @fill: the caller's fill, whose runs do not change while it holds it
  * @domain: the page table
  * @iova: where to map it
- * @byte: the offset in @pages of the first byte to map
+ * @byte: the offset in the fill's pages of the first byte to map, inside
+ *	its range
  * @length: the number of bytes
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  * @large_pages: map physically contiguous memory with the largest IOMMU
@@ -720,7 +861,7 @@ static int iopt_pages_map_small(struct iopt_pages *pages,
  * Return: 0, -ENOMEM, or an error of the IOMMU driver's map; on failure
  * nothing is mapped.
  */
-int iopt_pages_map(struct iopt_pages *pages, struct iommu_domain *domain,
+int iopt_pages_map(struct iopt_fill *fill, struct iommu_domain *domain,
 		   unsigned long iova, unsigned long byte, unsigned long length,
 		   int prot, bool large_pages)
 {
@@ -733,14 +874,14 @@ int iopt_pages_map(struct iopt_pages *pages, struct iommu_domain *domain,
 	int rc = 0;
 
 	if (!large_pages)
-		return iopt_pages_map_small(pages, domain, iova, byte, length,
+		return iopt_pages_map_small(fill, domain, iova, byte, length,
 					    prot);
 	/* Pieces: at most one a run, plus one for each IOPT_MAP_SG_MAX. */
-	ents = min(IOPT_MAP_SG_ENTS, pages->nr_runs + length / IOPT_MAP_SG_MAX);
+	ents = min(IOPT_MAP_SG_ENTS, fill->nr_runs + length / IOPT_MAP_SG_MAX);
 	sgl = kmalloc_array(ents, sizeof(*sgl), GFP_KERNEL);
 	if (!sgl)
 		return -ENOMEM;
-	iopt_pages_walk_start(&walk, pages, byte, length);
+	iopt_pages_walk_start(&walk, fill, byte, length);
 	while (walk.left) {
 		sg_init_table(sgl, ents);
 		n = 0;
@@ -789,7 +930,7 @@ iopt_pages_find_access_pin(struct iopt_pages *pages, const void *area,
 }
 
 /*
- * Take pages [first, last] out of @access_pages; those no filler holds are
+ * Take pages [first, last] out of @access_pages; those no fill holds are
  * unpinned.  Returns the number unpinned, to uncharge.
  */
 static unsigned long iopt_pages_release_held(struct iopt_pages *pages,
@@ -803,7 +944,7 @@ static unsigned long iopt_pages_release_held(struct iopt_pages *pages,
 		page = xa_erase(&pages->access_pages, i);
 		if (page) {
 			pages->nr_access_pages--;
-			if (!pages->fillers) {
+			if (!iopt_pages_fill_at(pages, i)) {
 				unpin_user_pages_dirty_lock(&page, 1,
 							    pages->writable);
 				unpinned++;
@@ -875,6 +1016,7 @@ static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long cur = first, held, n, i, stored;
+	struct iopt_fill *fill;
 	struct page **batch;
 	long got;
 	int rc;
@@ -891,31 +1033,28 @@ static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
 			cur++;
 			continue;
 		}
-		n = held - cur;
+		/* [cur, held - 1]: pages no access holds; split by fills */
 		batch = out + (cur - first);
-		if (!pages->fillers)
-			n = min(n, pages->pin_batch);
-		if (pages->fillers) {
+		fill = iopt_pages_fill_at(pages, cur);
+		if (fill) {
+			n = min(held - 1, fill->node.last) - cur + 1;
 			for (i = 0; i < n; i++)
-				batch[i] = iopt_pages_filled_page(pages,
-								  cur + i);
+				batch[i] = iopt_fill_page(fill, cur + i);
 			got = n;
 		} else {
-			rc = iopt_pages_account(pages, n);
-			if (rc)
-				goto err_release;
-			got = iopt_pages_gup(pages, cur, n, batch, gup_flags);
+			n = min3(iopt_pages_next_held(pages, cur, held - 1),
+				 held, cur + pages->pin_batch) - cur;
+			got = iopt_pages_pin_charged(pages, cur, n, batch,
+						     gup_flags);
 			if (got < 0) {
-				iopt_pages_unaccount(pages, n);
 				rc = got;
 				goto err_release;
 			}
-			iopt_pages_unaccount(pages, n - got);
 		}
 		stored = iopt_pages_store_held(pages, cur, batch, got);
 		cur += stored;
 		if (stored < got) {
-			if (!pages->fillers) {
+			if (!fill) {
 				unpin_user_pages(batch + stored, got - stored);
 				iopt_pages_unaccount(pages, got - stored);
 			}
@@ -1096,26 +1235,20 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
 		index = byte >> PAGE_SHIFT;
 		offset = offset_in_page(byte);
 		chunk = min(len, PAGE_SIZE - offset);
-		if (pages->fillers) {
-			page = iopt_pages_filled_page(pages, index);
+		page = iopt_pages_held_page(pages, index);
+		if (page) {
+			iopt_copy_page(page, offset, data, chunk, write);
 		} else {
-			page = xa_load(&pages->access_pages, index);
-			if (!page) {
-				got = iopt_pages_gup(pages, index, 1, &page,
-						     write ? FOLL_WRITE : 0);
-				if (got < 0) {
-					rc = got;
-					break;
-				}
-				iopt_copy_page(page, offset, data, chunk,
-					       write);
-				unpin_user_page_range_dirty_lock(page, 1,
-								 write);
-				goto next;
+			/* Pinned for the copy only */
+			got = iopt_pages_gup(pages, index, 1, &page,
+					     write ? FOLL_WRITE : 0);
+			if (got < 0) {
+				rc = got;
+				break;
 			}
+			iopt_copy_page(page, offset, data, chunk, write);
+			unpin_user_page_range_dirty_lock(page, 1, write);
 		}
-		iopt_copy_page(page, offset, data, chunk, write);
-next:
 		data += chunk;
 		byte += chunk;
 		len -= chunk;
