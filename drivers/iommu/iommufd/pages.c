@@ -63,6 +63,8 @@ struct iopt_run_chunk {
  * @pages: the memory
  * @run_chunks: the runs, struct iopt_run_chunk by chunk number
  * @nr_runs: the number of runs
+ * @nr_chunks: the number of chunks, room for nr_chunks *
+ *	IOPT_RUNS_PER_CHUNK runs
  *
  * The runs do not change while the fill exists: its owner reads them
  * without the pages' mutex.
@@ -72,6 +74,7 @@ struct iopt_fill {
 	struct iopt_pages *pages;
 	struct xarray run_chunks;
 	unsigned long nr_runs;
+	unsigned long nr_chunks;
 };
 
 /**
@@ -241,34 +244,60 @@ static struct iopt_run *iopt_fill_run(struct iopt_fill *fill, unsigned long i)
 	return &chunk->runs[i % IOPT_RUNS_PER_CHUNK];
 }
 
-/* The index after the last page of run @i. */
-static unsigned long iopt_fill_run_end(struct iopt_fill *fill, unsigned long i)
+/*
+ * A reader's place in the runs of a fill: the chunk it looked up last, so
+ * that a walk in order looks one up for each IOPT_RUNS_PER_CHUNK runs
+ * rather than for each run.
+ */
+struct iopt_runs_cursor {
+	struct iopt_fill *fill;
+	unsigned long chunk_no;
+	struct iopt_run_chunk *chunk;
+};
+
+static void iopt_runs_cursor_init(struct iopt_runs_cursor *c,
+				  struct iopt_fill *fill)
 {
-	return i + 1 < fill->nr_runs ? iopt_fill_run(fill, i + 1)->index :
-				       fill->node.last + 1;
+	c->fill = fill;
+	c->chunk_no = ULONG_MAX;
+	c->chunk = NULL;
+}
+
+static struct iopt_run *iopt_runs_at(struct iopt_runs_cursor *c,
+				     unsigned long i)
+{
+	if (i / IOPT_RUNS_PER_CHUNK != c->chunk_no) {
+		c->chunk_no = i / IOPT_RUNS_PER_CHUNK;
+		c->chunk = xa_load(&c->fill->run_chunks, c->chunk_no);
+	}
+	return &c->chunk->runs[i % IOPT_RUNS_PER_CHUNK];
+}
+
+/* The index after the last page of run @i. */
+static unsigned long iopt_runs_end_at(struct iopt_runs_cursor *c,
+				      unsigned long i)
+{
+	return i + 1 < c->fill->nr_runs ? iopt_runs_at(c, i + 1)->index :
+					  c->fill->node.last + 1;
 }
 
 /* Make room for @more runs. */
 static int iopt_fill_reserve_runs(struct iopt_fill *fill, unsigned long more)
 {
-	unsigned long chunks = DIV_ROUND_UP(fill->nr_runs + more,
-					    IOPT_RUNS_PER_CHUNK);
-	unsigned long have = DIV_ROUND_UP(fill->nr_runs, IOPT_RUNS_PER_CHUNK);
 	struct iopt_run_chunk *chunk;
 	int rc;
 
-	for (; have < chunks; have++) {
-		if (xa_load(&fill->run_chunks, have))
-			continue;
+	while (fill->nr_chunks * IOPT_RUNS_PER_CHUNK < fill->nr_runs + more) {
 		chunk = kmalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
 		if (!chunk)
 			return -ENOMEM;
-		rc = xa_err(xa_store(&fill->run_chunks, have, chunk,
+		rc = xa_err(xa_store(&fill->run_chunks, fill->nr_chunks, chunk,
 				     GFP_KERNEL_ACCOUNT));
 		if (rc) {
 			kfree(chunk);
 			return rc;
 		}
+		fill->nr_chunks++;
 	}
 	return 0;
 }
@@ -304,15 +333,17 @@ static bool iopt_memmap_follows(unsigned long pfn)
  * those are found by comparing struct page pointers, which costs less
  * than page_to_pfn() for every page.
  */
-static void iopt_fill_add_runs(struct iopt_fill *fill, struct page **batch,
-			       unsigned long index, unsigned long n)
+static void iopt_fill_add_runs(struct iopt_runs_cursor *tail,
+			       struct page **batch, unsigned long index,
+			       unsigned long n)
 {
+	struct iopt_fill *fill = tail->fill;
 	unsigned long i, pfn, next_pfn = 0;
 	struct page *next_page = NULL;
 	struct iopt_run *run = NULL;
 
 	if (fill->nr_runs) {
-		run = iopt_fill_run(fill, fill->nr_runs - 1);
+		run = iopt_runs_at(tail, fill->nr_runs - 1);
 		next_pfn = run->pfn + (index - run->index);
 	}
 	for (i = 0; i < n; i++) {
@@ -328,7 +359,7 @@ static void iopt_fill_add_runs(struct iopt_fill *fill, struct page **batch,
 			next_pfn++;
 			continue;
 		}
-		run = iopt_fill_run(fill, fill->nr_runs++);
+		run = iopt_runs_at(tail, fill->nr_runs++);
 		run->pfn = pfn;
 		run->index = index + i;
 		next_pfn = pfn + 1;
@@ -419,7 +450,8 @@ static unsigned long iopt_pages_unpin_unheld(struct iopt_pages *pages,
 
 	while (cur < end) {
 		held = cur;
-		if (!xa_find(&pages->access_pages, &held, end - 1, XA_PRESENT))
+		if (!pages->nr_access_pages ||
+		    !xa_find(&pages->access_pages, &held, end - 1, XA_PRESENT))
 			held = end;
 		if (held > cur) {
 			unpin_user_page_range_dirty_lock(nth_page(page,
@@ -433,6 +465,35 @@ static unsigned long iopt_pages_unpin_unheld(struct iopt_pages *pages,
 }
 
 /*
+ * Unpin pages [first, last] of @fill's runs, except those an access
+ * holds.  Returns the number unpinned.
+ */
+static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
+					   unsigned long first,
+					   unsigned long last, bool dirty)
+{
+	unsigned long i = iopt_fill_find_run(fill, first), cur = first, e;
+	unsigned long unpinned = 0;
+	struct iopt_runs_cursor c;
+	struct iopt_run *run;
+	struct page *page;
+
+	iopt_runs_cursor_init(&c, fill);
+	while (cur <= last) {
+		run = iopt_runs_at(&c, i);
+		page = nth_page(pfn_to_page(run->pfn), cur - run->index);
+		e = min(iopt_runs_end_at(&c, i) - 1, last);
+		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
+						    e - cur + 1, dirty);
+		cur = e + 1;
+		i++;
+		if (!(i % IOPT_RUNS_PER_CHUNK))
+			cond_resched();
+	}
+	return unpinned;
+}
+
+/*
  * Unpin the pages of @fill's runs before index @end that no other fill in
  * the tree and no access holds.  Returns the number unpinned.
  */
@@ -440,73 +501,62 @@ static unsigned long iopt_fill_unpin(struct iopt_fill *fill,
 				     unsigned long end, bool dirty)
 {
 	struct iopt_pages *pages = fill->pages;
-	unsigned long i, s, e, cur, unpinned = 0;
+	unsigned long first = fill->node.start, last, cur, unpinned = 0;
 	struct interval_tree_node *node;
-	struct iopt_run *run;
-	struct page *page;
 
 	lockdep_assert_held(&pages->mutex);
 
-	for (i = 0; i < fill->nr_runs; i++) {
-		run = iopt_fill_run(fill, i);
-		s = run->index;
-		if (s >= end)
-			break;
-		e = min(iopt_fill_run_end(fill, i), end) - 1;
-		page = pfn_to_page(run->pfn);
-		/* The stretches of [s, e] no other fill covers, in order */
-		cur = s;
-		for (node = interval_tree_iter_first(&pages->fill_itree, s, e);
-		     node; node = interval_tree_iter_next(node, s, e)) {
-			if (node->start > cur)
-				unpinned += iopt_pages_unpin_unheld(pages,
-						nth_page(page, cur - s), cur,
-						node->start - cur, dirty);
-			if (node->last >= e) {
-				cur = e + 1;
-				break;
-			}
-			cur = max(cur, node->last + 1);
-		}
-		if (cur <= e)
-			unpinned += iopt_pages_unpin_unheld(pages,
-					nth_page(page, cur - s), cur,
-					e - cur + 1, dirty);
-		cond_resched();
+	if (!fill->nr_runs || end <= first)
+		return 0;
+	last = min(end - 1, fill->node.last);
+	/* The stretches no other fill covers, in order */
+	cur = first;
+	for (node = interval_tree_iter_first(&pages->fill_itree, first, last);
+	     node; node = interval_tree_iter_next(node, first, last)) {
+		if (node->start > cur)
+			unpinned += iopt_fill_unpin_range(fill, cur,
+							  node->start - 1,
+							  dirty);
+		if (node->last >= last)
+			return unpinned;
+		cur = max(cur, node->last + 1);
 	}
-	return unpinned;
+	return unpinned + iopt_fill_unpin_range(fill, cur, last, dirty);
 }
 
 /*
  * Add to @fill's runs pages [first, last] of @other's range, which follow
  * the pages @fill has.
  */
-static int iopt_fill_copy_runs(struct iopt_fill *fill, struct iopt_fill *other,
-			       unsigned long first, unsigned long last)
+static int iopt_fill_copy_runs(struct iopt_runs_cursor *tail,
+			       struct iopt_fill *other, unsigned long first,
+			       unsigned long last)
 {
 	unsigned long i = iopt_fill_find_run(other, first), cur = first, end;
+	struct iopt_fill *fill = tail->fill;
 	struct iopt_run *run, *prev;
+	struct iopt_runs_cursor c;
 	unsigned long pfn;
 	int rc;
 
+	iopt_runs_cursor_init(&c, other);
 	while (cur <= last) {
-		run = iopt_fill_run(other, i);
-		end = min(iopt_fill_run_end(other, i) - 1, last);
+		run = iopt_runs_at(&c, i);
 		pfn = run->pfn + (cur - run->index);
-		prev = fill->nr_runs ? iopt_fill_run(fill, fill->nr_runs - 1) :
+		end = min(iopt_runs_end_at(&c, i) - 1, last);
+		prev = fill->nr_runs ? iopt_runs_at(tail, fill->nr_runs - 1) :
 				       NULL;
 		/* A run is extended by what follows it, without a field. */
 		if (!prev || prev->pfn + (cur - prev->index) != pfn) {
 			rc = iopt_fill_reserve_runs(fill, 1);
 			if (rc)
 				return rc;
-			run = iopt_fill_run(fill, fill->nr_runs++);
+			run = iopt_runs_at(tail, fill->nr_runs++);
 			run->pfn = pfn;
 			run->index = cur;
 		}
 		cur = end + 1;
 		i++;
-		cond_resched();
 	}
 	return 0;
 }
@@ -520,6 +570,7 @@ static int iopt_fill_pin(struct iopt_fill *fill)
 	struct iopt_pages *pages = fill->pages;
 	unsigned long cur = fill->node.start, last = fill->node.last, n;
 	unsigned int gup_flags = FOLL_LONGTERM;
+	struct iopt_runs_cursor tail;
 	struct iopt_fill *other;
 	struct page **batch;
 	long got;
@@ -527,6 +578,7 @@ static int iopt_fill_pin(struct iopt_fill *fill)
 
 	lockdep_assert_held(&pages->mutex);
 
+	iopt_runs_cursor_init(&tail, fill);
 	batch = kmalloc_array(min3(pages->pin_batch, IOPT_PIN_BATCH,
 				   last - cur + 1),
 			      sizeof(*batch), GFP_KERNEL);
@@ -535,10 +587,18 @@ static int iopt_fill_pin(struct iopt_fill *fill)
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
 	while (cur <= last) {
+		/* Nothing held by others: the usual case, without lookups */
+		if (!pages->nr_access_pages &&
+		    RB_EMPTY_ROOT(&pages->fill_itree.rb_root)) {
+			batch[0] = NULL;
+			n = min3(last - cur + 1, pages->pin_batch,
+				 IOPT_PIN_BATCH);
+			goto pin;
+		}
 		other = iopt_pages_fill_at(pages, cur);
 		if (other) {
 			/* Its pages, accesses' included, in bulk */
-			rc = iopt_fill_copy_runs(fill, other, cur,
+			rc = iopt_fill_copy_runs(&tail, other, cur,
 						 min(last, other->node.last));
 			if (rc)
 				goto err_unpin;
@@ -549,6 +609,7 @@ static int iopt_fill_pin(struct iopt_fill *fill)
 		n = batch[0] ? 1 :
 			min3(iopt_pages_next_held(pages, cur, last) - cur,
 			     pages->pin_batch, IOPT_PIN_BATCH);
+pin:
 		/* Room first, so that pinned pages always have their runs. */
 		rc = iopt_fill_reserve_runs(fill, n);
 		if (rc)
@@ -562,7 +623,7 @@ static int iopt_fill_pin(struct iopt_fill *fill)
 			}
 			n = got;
 		}
-		iopt_fill_add_runs(fill, batch, cur, n);
+		iopt_fill_add_runs(&tail, batch, cur, n);
 		cur += n;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
@@ -739,7 +800,7 @@ phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte)
 
 /* A walk over the pages of a fill, run by run. */
 struct iopt_pages_walk {
-	struct iopt_fill *fill;
+	struct iopt_runs_cursor c;
 	unsigned long byte;	/* the byte of the memory to map next */
 	unsigned long left;	/* the bytes left to map */
 	unsigned long run;	/* the run holding @byte */
@@ -749,7 +810,7 @@ static void iopt_pages_walk_start(struct iopt_pages_walk *walk,
 				  struct iopt_fill *fill, unsigned long byte,
 				  unsigned long length)
 {
-	walk->fill = fill;
+	iopt_runs_cursor_init(&walk->c, fill);
 	walk->byte = byte;
 	walk->left = length;
 	walk->run = iopt_fill_find_run(fill, byte >> PAGE_SHIFT);
@@ -770,10 +831,10 @@ static unsigned long iopt_pages_walk_next(struct iopt_pages_walk *walk,
 
 	if (!walk->left)
 		return 0;
-	run = iopt_fill_run(walk->fill, walk->run);
-	run_end = iopt_fill_run_end(walk->fill, walk->run) << PAGE_SHIFT;
+	run = iopt_runs_at(&walk->c, walk->run);
 	*page = pfn_to_page(run->pfn + (walk->byte >> PAGE_SHIFT) -
 			    run->index);
+	run_end = iopt_runs_end_at(&walk->c, walk->run) << PAGE_SHIFT;
 	*offset = offset_in_page(walk->byte);
 	/* Up to the next multiple of @max, so that pieces stay aligned. */
 	len = min3(run_end - walk->byte, walk->left,
