@@ -1098,6 +1098,28 @@ out_unlock:
 	up_write(&iopt->iova_rwsem);
 }
 
+/* The alignment every mapping must have now. */
+unsigned long iopt_iova_alignment(struct io_pagetable *iopt)
+{
+	unsigned long align;
+
+	down_read(&iopt->iova_rwsem);
+	align = iopt->iova_alignment;
+	up_read(&iopt->iova_rwsem);
+	return align;
+}
+
+/* Whether contiguous memory is mapped with large IOMMU pages. */
+bool iopt_large_pages(struct io_pagetable *iopt)
+{
+	bool enabled;
+
+	down_read(&iopt->iova_rwsem);
+	enabled = !iopt->disable_large_pages;
+	up_read(&iopt->iova_rwsem);
+	return enabled;
+}
+
 /**
  * iopt_set_large_pages() - allow or forbid large IOMMU pages
  * @iopt: the table

@@ -163,6 +163,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
+unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
+bool iopt_large_pages(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,
 			  unsigned long iova, unsigned long length,

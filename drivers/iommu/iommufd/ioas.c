@@ -113,9 +113,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	}
 	rc = count > cmd->num_iovas ? -EMSGSIZE : 0;
 	cmd->num_iovas = count;
-	down_read(&ioas->iopt.iova_rwsem);
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	up_read(&ioas->iopt.iova_rwsem);
+	cmd->out_iova_alignment = iopt_iova_alignment(&ioas->iopt);
 	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
 		rc = -EFAULT;
 out_free:
@@ -318,13 +316,10 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		down_read(&ioas->iopt.iova_rwsem);
-		cmd->val64 = !ioas->iopt.disable_large_pages;
-		up_read(&ioas->iopt.iova_rwsem);
-	} else {
+	if (cmd->op == IOMMU_OPTION_OP_GET)
+		cmd->val64 = iopt_large_pages(&ioas->iopt);
+	else
 		rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
-	}
 
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
