@@ -228,7 +228,9 @@ static long tracing_count(void)
  */
 static const char *const prof_funcs[] = {
 	"iommufd_ioas_map", "iommufd_ioas_copy", "iommufd_ioas_unmap",
-	"iopt_pages_pin", "iopt_map_pages",
+	"iopt_map_area_list", "iopt_pages_fill", "iopt_pages_unfill",
+	"iopt_pages_map", "iopt_copy", "iopt_unmap_iova",
+	"iopt_table_add_domain", "iopt_table_remove_domain",
 	"vfio_dma_do_map", "vfio_dma_do_unmap",
 	"pin_user_pages_fast", "pin_user_pages_remote",
 	"unpin_user_page_range_dirty_lock", "unpin_user_pages_dirty_lock",
