@@ -112,6 +112,7 @@ def parse_tap(text, prefix, results, allowed=frozenset()):
     count = 0
     plan = None
     running = None
+    said = []
     for line in text.split('\n'):
         m = TAP_PLAN.match(line)
         if m and plan is None:
@@ -120,6 +121,10 @@ def parse_tap(text, prefix, results, allowed=frozenset()):
         m = RUN.match(line.strip())
         if m:
             running = m.group(1)
+            said = []
+            continue
+        if line.startswith('# ') and running and ':' in line:
+            said.append(line[2:].strip())
             continue
         m = RESULT.match(line.strip())
         if not m:
@@ -127,10 +132,17 @@ def parse_tap(text, prefix, results, allowed=frozenset()):
         ok, name, directive, reason = m.groups()
         name = name or running or 'unnamed test'
         running = None
+        why, said = said, []
         count += 1
         if ok == 'not ok':
+            # What the test said before failing: its assertion lines
+            why = '; '.join(l for l in why
+                            if not l.endswith(('Test terminated by assertion',
+                                               'FAIL'))
+                            and 'Test failed at step' not in l)[-400:]
+            note = f'not ok # {directive}' if directive else ''
             results.append(('FAIL', prefix + name,
-                            f'not ok # {directive}' if directive else ''))
+                            '; '.join(x for x in (note, why) if x)))
         elif directive == 'SKIP' and not skip_allowed(prefix + name,
                                                       allowed):
             results.append(('FAIL', prefix + name,

@@ -66,6 +66,21 @@ def run(tap, console, lint=None, config=None):
 
 
 class Results(unittest.TestCase):
+    def test_failure_says_why(self):
+        """A failed test's note carries its assertion lines, and only
+        its own."""
+        tap = GOOD_TAP.replace(
+            'not ok 3 global.three',
+            '#  RUN           global.three ...\n'
+            '# t.c:12:three:Expected 0 (0) == errno (22)\n'
+            '# three: Test terminated by assertion\n'
+            '#          FAIL  global.three\n'
+            'not ok 3 global.three')
+        rc, out = run(tap, CLEAN_CONSOLE, config='virtio')
+        self.assertIn('FAIL  prog_a: global.three  '
+                      '(t.c:12:three:Expected 0 (0) == errno (22))', out)
+        self.assertEqual(rc, 1)
+
     def test_counts(self):
         rc, out = run(GOOD_TAP, CLEAN_CONSOLE, config='virtio')
         self.assertEqual(out[-1], '2 passed, 1 failed, 1 skipped')
