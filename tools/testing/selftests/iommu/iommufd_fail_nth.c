@@ -8,8 +8,8 @@
  * pinned once the iommufd is closed (VmPin, and each page's pin count).
  * A call that succeeds although a fault was armed must have done all of
  * its work: its result is checked, with the fault held back meanwhile.
- * A sweep of a flow that pins memory must have met iommufd's own injection
- * points.
+ * A second sweep fails iommufd's own injection points alone, one at a
+ * time (fail_iommufd's "space"), which a flow that pins memory must meet.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -96,6 +96,54 @@ static bool disarm_fail_nth(void)
 }
 
 /*
+ * The second sweep fails iommufd's own injection points one at a time,
+ * through fail_iommufd's attributes rather than fail-nth: "space" lets
+ * that many calls pass before the one that fails, "times" 1 fails only
+ * that one.  Slab and page allocations do not count there, so the sweep
+ * does not depend on how many of those a run makes (that number varies
+ * from run to run, and a fail-nth sweep can step over a point of ours).
+ */
+#define FAIL_IOMMUFD	DEBUGFS "/fail_iommufd/"
+static bool own_sweep;
+
+static long read_long(const char *path)
+{
+	char val[32];
+
+	if (read_file(path, val, sizeof(val)))
+		return -1;
+	return atol(val);
+}
+
+static int write_long(const char *path, long v)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%ld", v);
+	return write_file(path, val);
+}
+
+/* Fail iommufd's own injection point number @nth (from 1) and no other. */
+static int arm_own(unsigned int nth)
+{
+	if (write_long(FAIL_IOMMUFD "times", 1) ||
+	    write_long(FAIL_IOMMUFD "space", nth) ||
+	    write_long(FAIL_IOMMUFD "interval", 1))
+		return -1;
+	return write_long(FAIL_IOMMUFD "probability", 100);
+}
+
+/* Returns true when the armed point was reached. */
+static bool disarm_own(void)
+{
+	bool hit = read_long(FAIL_IOMMUFD "times") == 0;
+
+	write_long(FAIL_IOMMUFD "probability", 0);
+	write_long(FAIL_IOMMUFD "space", 0);
+	return hit;
+}
+
+/*
  * Hold the armed fault back while a result is checked, so that the check's
  * own calls do not take it; returns what resume_fault() re-arms.
  */
@@ -103,6 +151,10 @@ static unsigned int pause_fault(void)
 {
 	char val[16] = "";
 
+	if (own_sweep) {
+		write_long(FAIL_IOMMUFD "probability", 0);
+		return 1;
+	}
 	if (pread(fail_nth_fd, val, sizeof(val) - 1, 0) < 0)
 		return 0;
 	if (pwrite(fail_nth_fd, "0", 1, 0) != 1)
@@ -112,24 +164,10 @@ static unsigned int pause_fault(void)
 
 static void resume_fault(unsigned int left)
 {
-	if (left)
+	if (own_sweep)
+		write_long(FAIL_IOMMUFD "probability", 100);
+	else if (left)
 		arm_fail_nth(left);
-}
-
-/*
- * fail_iommufd's "times" counts down once for each fault it injects: set
- * high before a sweep, it tells how many of the injected faults were
- * iommufd's own (fail-nth ignores its value otherwise).
- */
-#define FAIL_IOMMUFD_TIMES	DEBUGFS "/fail_iommufd/times"
-
-static long fail_iommufd_times(void)
-{
-	char val[32];
-
-	if (read_file(FAIL_IOMMUFD_TIMES, val, sizeof(val)))
-		return -1;
-	return atol(val);
 }
 
 static void *buf;
@@ -433,11 +471,27 @@ static void flow_huge(void)
 	close(fd);
 }
 
+/* What every run of a flow must leave: nothing charged, nothing pinned. */
+#define ASSERT_RELEASED(vmpin, what, nth)				\
+	do {								\
+		ASSERT_EQ(0, wrong_results)				\
+			TH_LOG("with %s %u, wrong result checked at line %d", \
+			       what, nth, wrong_result_line);		\
+		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))		\
+			TH_LOG("pins charged still with %s %u", what, nth); \
+		ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE))		\
+			TH_LOG("pages left pinned with %s %u", what, nth); \
+		ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE))		\
+			TH_LOG("pages left pinned with %s %u", what, nth); \
+		ASSERT_EQ(0, check_unpinned(thp, THP_SIZE))		\
+			TH_LOG("pages left pinned with %s %u", what, nth); \
+	} while (0)
+
 static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void),
 		      bool pins)
 {
-	long vmpin = proc_status_kb("VmPin"), times;
-	unsigned int nth;
+	long vmpin = proc_status_kb("VmPin");
+	unsigned int nth, own;
 	bool hit;
 
 	/* The flow must work with no fault at all. */
@@ -447,47 +501,39 @@ static void run_sweep(struct __test_metadata *_metadata, void (*flow)(void),
 	ASSERT_EQ(0, unarmed_failures)
 		TH_LOG("the call at line %d failed: %s", unarmed_failure_line,
 		       strerror(unarmed_failure_errno));
-	ASSERT_EQ(0, wrong_results)
-		TH_LOG("the result checked at line %d is wrong",
-		       wrong_result_line);
-	ASSERT_EQ(vmpin, proc_status_kb("VmPin"));
-	ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE));
-	ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE));
-	ASSERT_EQ(0, check_unpinned(thp, THP_SIZE));
+	ASSERT_RELEASED(vmpin, "no fault", 0);
 
-	ASSERT_EQ(0, write_file(FAIL_IOMMUFD_TIMES, "1000000"));
-	times = fail_iommufd_times();
+	/* Every injection point: allocations and iommufd's own */
 	for (nth = 1; nth < 100000; nth++) {
 		ASSERT_EQ(0, arm_fail_nth(nth));
 		fault_armed = true;
 		flow();
 		fault_armed = false;
 		hit = disarm_fail_nth();
-		ASSERT_EQ(0, wrong_results)
-			TH_LOG("with fault %u, wrong result checked at line %d",
-			       nth, wrong_result_line);
-		/* The accounting, and the pins themselves */
-		ASSERT_EQ(vmpin, proc_status_kb("VmPin"))
-			TH_LOG("pins charged still with fault %u", nth);
-		ASSERT_EQ(0, check_unpinned(buf, BUF_SIZE))
-			TH_LOG("pages left pinned with fault %u", nth);
-		ASSERT_EQ(0, check_unpinned(frag, FRAG_SIZE))
-			TH_LOG("pages left pinned with fault %u", nth);
-		ASSERT_EQ(0, check_unpinned(thp, THP_SIZE))
-			TH_LOG("pages left pinned with fault %u", nth);
+		ASSERT_RELEASED(vmpin, "fault", nth);
 		if (!hit)
 			break;
 	}
-	times -= fail_iommufd_times();
-	TH_LOG("%u injection points, %ld of them iommufd's own", nth - 1,
-	       times);
 	ASSERT_LT(1, nth);
-	/*
-	 * A flow that pins memory meets iommufd's own injection points; one
-	 * with no page table pins nothing, so meets none.
-	 */
-	ASSERT_EQ(pins, times > 0)
-		TH_LOG("%ld of iommufd's own injection points", times);
+
+	/* iommufd's own points alone, each of them */
+	own_sweep = true;
+	for (own = 1; own < 100000; own++) {
+		ASSERT_EQ(0, arm_own(own));
+		fault_armed = true;
+		flow();
+		fault_armed = false;
+		hit = disarm_own();
+		ASSERT_RELEASED(vmpin, "iommufd fault", own);
+		if (!hit)
+			break;
+	}
+	own_sweep = false;
+	TH_LOG("%u injection points, %u of them iommufd's own", nth - 1,
+	       own - 1);
+	/* Pinning and mapping memory goes through iommufd's own points. */
+	if (pins)
+		ASSERT_LT(1, own);
 }
 
 FIXTURE(fail_nth) {
