@@ -190,18 +190,6 @@ static bool iopt_used_last(struct io_pagetable *iopt, unsigned long start,
 	return true;
 }
 
-/* Is [start, last] inside one promised range, or are there none? */
-static bool iopt_in_allowed(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last)
-{
-	struct interval_tree_node *node;
-
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return true;
-	node = interval_tree_iter_first(&iopt->allowed_itree, start, start);
-	return node && node->last >= last;
-}
-
 /* The lowest @align-aligned free IOVA range of @length in [start, last]. */
 static int iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
 			  unsigned long last, unsigned long length,
@@ -295,12 +283,11 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
+	/* Reserved IOVA is not IOVA the table can use: as mainline, EINVAL */
 	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
-		return -EADDRINUSE;
+		return -EINVAL;
 	if (iopt_area_first(iopt, iova, last))
 		return -EEXIST;
-	if (!iopt_in_allowed(iopt, iova, last))
-		return -EINVAL;
 	return 0;
 }
 
@@ -452,9 +439,9 @@ static void iopt_unplace_area(struct io_pagetable *iopt,
  * nothing is pinned until the first one is attached.  All of them or
  * none: on success they are the table's, on failure still the caller's.
  *
- * Returns 0, or -EINVAL for a misaligned length, IOVA or page offset,
- * -EEXIST when a fixed range overlaps a mapping, -EADDRINUSE when it
- * overlaps a reserved range, -ENOSPC when no free range is large enough,
+ * Returns 0, or -EINVAL for a misaligned length, IOVA or page offset or a
+ * fixed range that overlaps a reserved one, -EEXIST when a fixed range
+ * overlaps a mapping, -ENOSPC when no free range is large enough,
  * or an errno of iopt_pages_fill() or iopt_pages_map().
  */
 static int iopt_map_area_list(struct io_pagetable *iopt,
@@ -875,26 +862,19 @@ static void iopt_emit_unreserved(struct io_pagetable *iopt,
  * @max: the number of entries @out has room for
  * @count: returns the number of ranges, which may be more than @max
  *
+ * The ranges no reserved range covers.  The promised (allowed) ranges do
+ * not narrow them: they only steer the IOVAs the kernel chooses, and a
+ * fixed mapping may lie outside them, as on mainline.
+ *
  * Return: 0.
  */
 int iopt_iova_ranges(struct io_pagetable *iopt,
 		     struct interval_tree_node *out, unsigned int max,
 		     unsigned int *count)
 {
-	struct interval_tree_node *allowed;
-
 	*count = 0;
 	down_read(&iopt->iova_rwsem);
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
-		iopt_emit_unreserved(iopt, out, max, count, 0, ULONG_MAX);
-	} else {
-		for (allowed = interval_tree_iter_first(&iopt->allowed_itree, 0,
-							ULONG_MAX);
-		     allowed;
-		     allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX))
-			iopt_emit_unreserved(iopt, out, max, count,
-					     allowed->start, allowed->last);
-	}
+	iopt_emit_unreserved(iopt, out, max, count, 0, ULONG_MAX);
 	up_read(&iopt->iova_rwsem);
 	return 0;
 }
@@ -989,8 +969,8 @@ static int iopt_fill_areas(struct io_pagetable *iopt)
  * smallest page size.
  *
  * Return: 0; -EADDRINUSE when a mapping or a promised range lies outside
- * the aperture; -EINVAL when the domain's pages are larger than PAGE_SIZE
- * or a mapping is not aligned to them; an error of iopt_pages_fill() or of
+ * the aperture or a mapping is not aligned to the domain's pages; -EINVAL
+ * when the domain's pages are larger than PAGE_SIZE; an error of iopt_pages_fill() or of
  * iopt_pages_map().  On failure the table is as it was.
  */
 int iopt_table_add_domain(struct io_pagetable *iopt,
@@ -1016,7 +996,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 		if ((area->node.start | iopt_area_length(area) |
 		     area->page_offset) & (align - 1)) {
-			rc = -EINVAL;
+			rc = -EADDRINUSE;
 			goto out_unlock;
 		}
 	}
@@ -1125,17 +1105,20 @@ bool iopt_large_pages(struct io_pagetable *iopt)
  * @iopt: the table
  * @enable: map contiguous memory with large pages
  *
- * Only while no domain is attached, so that every domain maps the same way.
+ * Large pages may be forbidden unless a domain already maps something
+ * with them: not while the table has both domains and mappings.  Allowing
+ * them is always possible; only later mappings use them.
  *
- * Return: 0, or -EBUSY while a domain is attached.
+ * Return: 0, or -EINVAL when forbidding them while domains map mappings.
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
 	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
-	if (!xa_empty(&iopt->domains))
-		rc = -EBUSY;
+	if (!enable && !xa_empty(&iopt->domains) &&
+	    iopt_area_first(iopt, 0, ULONG_MAX))
+		rc = -EINVAL;
 	else
 		iopt->disable_large_pages = !enable;
 	up_write(&iopt->iova_rwsem);

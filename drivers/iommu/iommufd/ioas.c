@@ -199,7 +199,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	unsigned long iova, unmapped;
+	unsigned long iova;
 	int rc;
 
 	if ((cmd->flags & ~IOMMUFD_MAP_FLAGS) || cmd->__reserved)
@@ -222,9 +222,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put;
 	cmd->iova = iova;
+	/* An unwritable reply fails the call; the mapping stays, as mainline */
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iopt_unmap_iova(&ioas->iopt, iova, cmd->length, &unmapped);
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -234,7 +233,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	struct iommufd_ioas *src, *dst;
-	unsigned long iova, unmapped;
+	unsigned long iova;
 	int rc;
 
 	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
@@ -262,9 +261,8 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put_dst;
 	cmd->dst_iova = iova;
+	/* As for MAP: an unwritable reply fails the call, the copy stays. */
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iopt_unmap_iova(&dst->iopt, iova, cmd->length, &unmapped);
 out_put_dst:
 	iommufd_put_object(ucmd->ictx, &dst->obj);
 out_put_src:

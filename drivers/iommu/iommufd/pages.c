@@ -108,7 +108,7 @@ struct iopt_access_pin {
  *	applies whoever pins it later (held with get_task_struct())
  * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode
  * @source_cap_ipc_lock: @source_task had CAP_IPC_LOCK when it mapped the
- *	memory, which lifts the limit
+ *	memory: no limit, and nothing charged against one
  * @fill_itree: the fills (struct iopt_fill)
  * @access_itree: the access pins (struct iopt_access_pin)
  * @access_pages: page index -> struct page, for every page an access pin
@@ -133,35 +133,60 @@ struct iopt_pages {
 	unsigned long nr_access_pages;
 };
 
-/*
- * Charge @n pages, against the limit of the process that mapped them:
- * pinning may happen later, in another process or a kernel thread.
- */
-static int iopt_pages_account(struct iopt_pages *pages, unsigned long n)
+/* Charge @n pages against RLIMIT_MEMLOCK, per user or per process. */
+static int iopt_pages_charge_memlock(struct iopt_pages *pages,
+				     unsigned long n)
 {
 	struct mm_struct *mm = pages->source_mm;
 	unsigned long limit, cur;
 	int rc;
 
-	if (!n)
-		return 0;
 	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
 		mmap_write_lock(mm);
 		rc = __account_locked_vm(mm, n, true, pages->source_task,
-					 pages->source_cap_ipc_lock);
+					 false);
 		mmap_write_unlock(mm);
+		return rc;
+	}
+	limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_add_return(n, &pages->source_user->locked_vm);
+	if (cur > limit) {
+		atomic_long_sub(n, &pages->source_user->locked_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void iopt_pages_uncharge_memlock(struct iopt_pages *pages,
+					unsigned long n)
+{
+	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
+		mmap_write_lock(pages->source_mm);
+		__account_locked_vm(pages->source_mm, n, false,
+				    pages->source_task, false);
+		mmap_write_unlock(pages->source_mm);
+	} else {
+		atomic_long_sub(n, &pages->source_user->locked_vm);
+	}
+}
+
+/*
+ * Charge @n pages, against the limit of the process that mapped them:
+ * pinning may happen later, in another process or a kernel thread.  A
+ * mapper with CAP_IPC_LOCK has no limit and is charged nothing against
+ * it (as on mainline); the pages count in the mm's pinned_vm (VmPin)
+ * either way.
+ */
+static int iopt_pages_account(struct iopt_pages *pages, unsigned long n)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	if (!pages->source_cap_ipc_lock) {
+		rc = iopt_pages_charge_memlock(pages, n);
 		if (rc)
 			return rc;
-	} else if (!pages->source_cap_ipc_lock) {
-		limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
-			PAGE_SHIFT;
-		cur = atomic_long_add_return(n, &pages->source_user->locked_vm);
-		if (cur > limit) {
-			atomic_long_sub(n, &pages->source_user->locked_vm);
-			return -ENOMEM;
-		}
-	} else {
-		atomic_long_add(n, &pages->source_user->locked_vm);
 	}
 	atomic64_add(n, &pages->source_mm->pinned_vm);
 	return 0;
@@ -172,14 +197,8 @@ static void iopt_pages_unaccount(struct iopt_pages *pages, unsigned long n)
 	if (!n)
 		return;
 	atomic64_sub(n, &pages->source_mm->pinned_vm);
-	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
-		mmap_write_lock(pages->source_mm);
-		__account_locked_vm(pages->source_mm, n, false,
-				    pages->source_task, false);
-		mmap_write_unlock(pages->source_mm);
-	} else {
-		atomic_long_sub(n, &pages->source_user->locked_vm);
-	}
+	if (!pages->source_cap_ipc_lock)
+		iopt_pages_uncharge_memlock(pages, n);
 }
 
 /*

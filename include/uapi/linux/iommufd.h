@@ -154,8 +154,9 @@ struct iommu_ioas_iova_ranges {
  * cannot offer all of them.
  *
  * The kernel also places mappings without FIXED_IOVA only inside the
- * allowed ranges while there are any.  Each call replaces the whole list;
- * an empty list removes the promise.
+ * allowed ranges while there are any; they do not confine mappings with
+ * FIXED_IOVA.  Each call replaces the whole list; an empty list removes
+ * the promise.
  */
 struct iommu_ioas_allow_iovas {
 	__u32 size;

@@ -582,12 +582,12 @@ TEST_F(mapping, reserved)
 	EXPECT_ERRNO(EOVERFLOW, add_reserved(self->fd, self->ioas_id,
 					     UINT64_MAX, 2));
 
-	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
-						self->buf, PAGE_SIZE,
-						0x2ff000));
-	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
-						self->buf, 0x10000,
-						0x1f8000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE,
+					    0x2ff000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 0x10000,
+					    0x1f8000));
 	/* The kernel's choice avoids the reserved ranges. */
 	iova = 0;
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
@@ -667,19 +667,20 @@ TEST_F(mapping, allow_iovas)
 	__u64 iova;
 
 	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, allow, 2));
+	/* The promise does not narrow what can be mapped. */
 	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
-	ASSERT_EQ(2, num);
-	EXPECT_EQ(0x1000000, r[0].start);
-	EXPECT_EQ(0x4ffffff, r[1].last);
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(UINT64_MAX, r[0].last);
 
-	/* Mappings stay inside, chosen or fixed. */
+	/* The kernel's choices stay inside; fixed mappings need not. */
 	iova = 0;
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, MB, &iova,
 			      MAP_RW));
 	EXPECT_LE(0x1000000, iova);
 	EXPECT_GE(0x1ffffff, iova + MB - 1);
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf, PAGE_SIZE, 0x2000000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, 0x2000000));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    PAGE_SIZE, 0x4000000));
 
@@ -703,18 +704,27 @@ TEST_F(mapping, allow_iovas)
 	cmd.__reserved = 0;
 	cmd.allowed_iovas = 8;
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	/* The promise of both ranges stands. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      0x1fff000, PAGE_SIZE));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      0x4fff000, PAGE_SIZE));
 	num = 4;
 	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
 	ASSERT_EQ(2, num);
-	EXPECT_EQ(0x4ffffff, r[1].last);
+	EXPECT_EQ(0x7ffffff, r[0].last);
+	EXPECT_EQ(0x8001000, r[1].start);
 
 	/* An empty list removes the promise. */
 	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, 0x4fff000,
+				  PAGE_SIZE));
 	num = 4;
 	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas_id, r, &num, NULL));
-	EXPECT_EQ(2, num);
+	EXPECT_EQ(3, num);
 	EXPECT_EQ(0, r[0].start);
-	EXPECT_EQ(UINT64_MAX, r[1].last);
+	EXPECT_EQ(0x4ffefff, r[0].last);
+	EXPECT_EQ(UINT64_MAX, r[2].last);
 }
 
 /*
@@ -1260,11 +1270,16 @@ TEST_F(pinning, rlimit_user)
 	EXPECT_EQ(self->vmpin + 256, proc_status_kb("VmPin"));
 }
 
-/* CAP_IPC_LOCK lifts the limit, in both modes; the charge stays. */
+/*
+ * CAP_IPC_LOCK lifts the limit, in both modes, and what it lets pin is
+ * not charged against the limit at all (as on mainline): without the
+ * capability later, the whole limit is still there.
+ */
 TEST_F(pinning, rlimit_cap_ipc_lock)
 {
 	struct rlimit rl = { .rlim_cur = 64 * PAGE_SIZE,
 			     .rlim_max = 64 * PAGE_SIZE };
+	__u64 more = self->base + 128 * PAGE_SIZE;
 	long vmlck = proc_status_kb("VmLck");
 	__u64 val = 1;
 	__u32 ioas_id;
@@ -1281,7 +1296,20 @@ TEST_F(pinning, rlimit_cap_ipc_lock)
 	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
 	ASSERT_EQ(0, map_and_pin(fd, ioas_id, false, self->buf, 128,
 				 self->base));
-	EXPECT_EQ(vmlck + 512, proc_status_kb("VmLck"));
+	EXPECT_EQ(vmlck, proc_status_kb("VmLck"));
+
+	ASSERT_EQ(0, drop_cap(CAP_IPC_LOCK));
+	/* Per user: 32 pages fit the limit of 64, 64 more do not. */
+	ASSERT_EQ(0, map_and_pin(self->fd, self->ioas_id, true, self->buf,
+				 32, more));
+	EXPECT_ERRNO(ENOMEM, map_and_pin(self->fd, self->ioas_id, true,
+					 self->buf, 64,
+					 more + 64 * PAGE_SIZE));
+	/* Per process: the same, seen in VmLck. */
+	ASSERT_EQ(0, map_and_pin(fd, ioas_id, true, self->buf, 32, more));
+	EXPECT_EQ(vmlck + 128, proc_status_kb("VmLck"));
+	EXPECT_ERRNO(ENOMEM, map_and_pin(fd, ioas_id, true, self->buf, 64,
+					 more + 64 * PAGE_SIZE));
 	ASSERT_EQ(0, close(fd));
 	EXPECT_EQ(vmlck, proc_status_kb("VmLck"));
 }
@@ -1518,10 +1546,10 @@ TEST_F(mock, map_unmap)
 					    self->buf + 1024, MOCK_PAGE_SIZE,
 					    MOCK_APERTURE_START + 2 * MB));
 	/* Outside the aperture is reserved. */
-	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
-						self->buf, PAGE_SIZE,
-						MOCK_APERTURE_START -
-							PAGE_SIZE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE,
+					    MOCK_APERTURE_START -
+					    PAGE_SIZE));
 
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, MB,
 				&unmapped));
@@ -1541,9 +1569,23 @@ TEST_F(mock, attach_maps_existing)
 	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id,
 				 NULL));
 	ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, self->buf, MB));
-	/* Large pages cannot be turned off under an attached domain. */
-	EXPECT_ERRNO(EBUSY, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
-				   IOMMU_OPTION_OP_SET, ioas_id, &val));
+	/*
+	 * Large pages cannot be turned off while a domain maps something;
+	 * turned on they can be, and off again once nothing is mapped.
+	 */
+	EXPECT_ERRNO(EINVAL, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	val = 1;
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas_id, iova, MB, NULL));
+	val = 0;
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	val = 1;
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, MB, iova));
 
 	/* The same IOAS again: the kernel's page table is shared. */
 	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, NULL, &second, NULL));
@@ -1715,8 +1757,8 @@ TEST_F(mock, attach_refused)
 	/* A mapping smaller than the domain's page */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, 1024,
 				    MOCK_APERTURE_START));
-	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, ioas_id, NULL, NULL,
-					 NULL));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, ioas_id, NULL, NULL,
+					     NULL));
 	ASSERT_EQ(0, ioas_unmap(self->fd, ioas_id, 0, UINT64_MAX, NULL));
 	/* A promised range outside the aperture */
 	r[0].start = 0;
@@ -2932,7 +2974,7 @@ TEST_F(mapping, destroy_while_in_use)
  * SMMU with a GICv3 ITS); a relaxable direct-mapped region is not
  * reserved, so the user may map over it (USB and IGD assignment).
  * Regressions: no cookie was set (the mock device refuses such a domain),
- * and the map of guest RAM over a relaxable region failed (EADDRINUSE).
+ * and the map of guest RAM over a relaxable region failed.
  */
 TEST_F(mock, msi_window_and_relaxable_region)
 {
@@ -2953,9 +2995,9 @@ TEST_F(mock, msi_window_and_relaxable_region)
 	EXPECT_EQ(MOCK_SW_MSI_START - 1, r[0].last);
 	EXPECT_EQ(MOCK_SW_MSI_START + MB, r[1].start);
 	EXPECT_EQ(MOCK_APERTURE_LAST, r[1].last);
-	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
-						self->buf, PAGE_SIZE,
-						MOCK_SW_MSI_START));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE,
+					    MOCK_SW_MSI_START));
 	iova = MOCK_RELAXABLE_START;
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, MB,
 				    iova));
@@ -2977,9 +3019,9 @@ TEST_F(mock, msi_window_and_relaxable_region)
 	 * there.  Regression: it went with the device, and a map could land
 	 * where the cookie maps MSI doorbells.
 	 */
-	EXPECT_ERRNO(EADDRINUSE, ioas_map_fixed(self->fd, self->ioas_id,
-						self->buf, PAGE_SIZE,
-						MOCK_SW_MSI_START));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PAGE_SIZE,
+					    MOCK_SW_MSI_START));
 	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
 }
 
@@ -3011,12 +3053,14 @@ TEST_F(mock, cache_coherent_mappings_only)
 
 /*
  * A reply that cannot be copied back (the command in read-only memory):
- * the call fails with EFAULT and undoes what it did, so that nothing is
- * left that userspace cannot name: no object, no mapping, no pin.
+ * the call fails with EFAULT.  An object it allocated is freed (its ID is
+ * the next one's); a mapping or copy it made stays, as on mainline, and
+ * the caller can find it where it asked for it.
  */
 TEST_F(mapping, unwritable_reply)
 {
 	struct iommu_ioas_alloc *alloc;
+	struct iommu_ioas_copy *copy;
 	struct iommu_ioas_map *map;
 	__u32 id, next;
 	void *page;
@@ -3042,12 +3086,30 @@ TEST_F(mapping, unwritable_reply)
 	ASSERT_EQ(0, ioas_alloc(self->fd, &next));
 	EXPECT_EQ(id, next);
 
+	/* As on mainline, the call fails but the mapping is made. */
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_MAP, map));
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
-	EXPECT_EQ(0, check_refs(self->fd, self->buf, 16 * PAGE_SIZE, 0));
-	/* The same fixed range maps: nothing was left there. */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    16 * PAGE_SIZE, 0x100000));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    16 * PAGE_SIZE, 0x100000));
+
+	/* So is the copy. */
+	copy = page + 256;
+	ASSERT_EQ(0, mprotect(page, PAGE_SIZE, PROT_READ | PROT_WRITE));
+	copy->size = sizeof(*copy);
+	copy->flags = MAP_FIXED_RW;
+	copy->dst_ioas_id = self->ioas_id;
+	copy->src_ioas_id = self->ioas_id;
+	copy->length = 16 * PAGE_SIZE;
+	copy->dst_iova = 0x200000;
+	copy->src_iova = 0x100000;
+	ASSERT_EQ(0, mprotect(page, PAGE_SIZE, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_COPY, copy));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    PAGE_SIZE, 0x200000));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x200000,
+				16 * PAGE_SIZE, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x100000,
+				16 * PAGE_SIZE, NULL));
 	munmap(page, PAGE_SIZE);
 }
 

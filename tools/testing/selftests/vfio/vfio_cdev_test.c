@@ -223,8 +223,9 @@ static int iova_ranges(int iommufd, uint32_t ioas,
 /*
  * The IOMMU's MSI window is reserved in the IOAS while the device is
  * attached: IOVA_RANGES leaves it out, exactly, and a mapping that
- * touches it is refused with EADDRINUSE.  Detached, the device no longer
- * reserves it; a mapping there then keeps the device from attaching.
+ * touches it is refused with EINVAL, as any reserved range is.  Detached,
+ * the device no longer reserves it; a mapping there then keeps the device
+ * from attaching.
  */
 TEST_F(cdev, msi_window_reserved)
 {
@@ -243,14 +244,14 @@ TEST_F(cdev, msi_window_reserved)
 	}
 	EXPECT_TRUE(below);
 	EXPECT_TRUE(above);
-	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
-					   self->buf, MSI_START, 4096));
-	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
-					   self->buf, MSI_LAST + 1 - 4096,
-					   4096));
-	EXPECT_EQ(-EADDRINUSE, iommufd_map(self->iommufd, self->ioas,
-					   self->buf, MSI_START - 4096,
-					   BUF_SIZE));
+	EXPECT_EQ(-EINVAL, iommufd_map(self->iommufd, self->ioas,
+				       self->buf, MSI_START, 4096));
+	EXPECT_EQ(-EINVAL, iommufd_map(self->iommufd, self->ioas,
+				       self->buf, MSI_LAST + 1 - 4096,
+				       4096));
+	EXPECT_EQ(-EINVAL, iommufd_map(self->iommufd, self->ioas,
+				       self->buf, MSI_START - 4096,
+				       BUF_SIZE));
 	/* Right next to it is fine. */
 	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf,
 				 MSI_START - BUF_SIZE, BUF_SIZE));
