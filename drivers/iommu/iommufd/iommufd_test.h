@@ -52,7 +52,7 @@ enum {
 	MOCK_APERTURE_LAST = (1UL << 31) - 1,
 };
 
-/* create_access.flags */
+/* access_pages.flags */
 enum {
 	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
 	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
@@ -64,7 +64,10 @@ enum {
 	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
 };
 
-/* create_access.flags, second set */
+/*
+ * create_access.flags: an access made without NEEDS_PIN_PAGES can read and
+ * write (ACCESS_RW) but not pin (ACCESS_PAGES answers EOPNOTSUPP).
+ */
 enum {
 	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
 };

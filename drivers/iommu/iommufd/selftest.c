@@ -730,6 +730,7 @@ static int iommufd_test_md_check_pte(struct iommufd_ucmd *ucmd,
 struct selftest_access {
 	struct iommufd_access *access;
 	struct iommufd_ctx *ictx;
+	bool needs_pin_pages;		/* MOCK_FLAGS_ACCESS_CREATE_* */
 	struct mutex lock;		/* protects items and next_id */
 	struct list_head items;
 	unsigned int next_id;
@@ -811,9 +812,10 @@ static struct selftest_access *selftest_access_get(int fd, struct file **file)
 	*file = fget(fd);
 	if (!*file)
 		return ERR_PTR(-EBADF);
+	/* Another kind of file: EBADFD, as mainline answers. */
 	if ((*file)->f_op != &selftest_access_fops) {
 		fput(*file);
-		return ERR_PTR(-EBADF);
+		return ERR_PTR(-EBADFD);
 	}
 	return (*file)->private_data;
 }
@@ -836,6 +838,8 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, u32 ioas_id,
 	INIT_LIST_HEAD(&staccess->items);
 	mutex_init(&staccess->lock);
 	staccess->ictx = ucmd->ictx;
+	staccess->needs_pin_pages =
+		flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
 
 	fdno = get_unused_fd_flags(O_CLOEXEC);
 	if (fdno < 0) {
@@ -904,6 +908,11 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &file);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
+	/* Only an access made to pin pages may, as mainline's test ABI */
+	if (!staccess->needs_pin_pages) {
+		fput(file);
+		return -EOPNOTSUPP;
+	}
 
 	npages = length >> PAGE_SHIFT;
 	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);

@@ -2375,7 +2375,7 @@ TEST_F(kaccess, rw)
 					  UINT64_MAX, tmp, 2, 0));
 	EXPECT_ERRNO(EOPNOTSUPP, access_rw(self->fd, self->access_fd, iova,
 					   tmp, 1, 1 << 5));
-	EXPECT_ERRNO(EBADF, access_rw(self->fd, self->fd, iova, tmp, 1, 0));
+	EXPECT_ERRNO(EBADFD, access_rw(self->fd, self->fd, iova, tmp, 1, 0));
 }
 
 TEST_F(kaccess, rw_read_only)
@@ -2656,6 +2656,26 @@ TEST_F(mock, race_io)
 				NULL));
 	ASSERT_EQ(0, ioas_unmap(self->fd, r.ioas2, 0, UINT64_MAX, NULL));
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/* An access made without NEEDS_PIN_PAGES reads and writes, never pins. */
+TEST_F(kaccess, rw_only)
+{
+	__u64 iova = 0x100000;
+	unsigned char tmp[8];
+	int access_fd;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    PAGE_SIZE, iova));
+	ASSERT_EQ(0, create_access_flags(self->fd, self->ioas_id, 0,
+					 &access_fd));
+	EXPECT_ERRNO(EOPNOTSUPP, access_pages(self->fd, access_fd, iova,
+					      PAGE_SIZE, self->buf, 0, NULL));
+	memset(self->buf, 0x5a, sizeof(tmp));
+	ASSERT_EQ(0, access_rw(self->fd, access_fd, iova, tmp, sizeof(tmp),
+			       0));
+	EXPECT_EQ(0, memcmp(tmp, self->buf, sizeof(tmp)));
+	ASSERT_EQ(0, close(access_fd));
 }
 
 /*

@@ -440,18 +440,28 @@ static inline int set_pin_batch(int fd, __u32 pages)
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
-static inline int create_access(int fd, __u32 ioas_id, int *access_fd)
+static inline int create_access_flags(int fd, __u32 ioas_id, __u32 flags,
+				      int *access_fd)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
 		.op = IOMMU_TEST_OP_CREATE_ACCESS,
 		.id = ioas_id,
+		.create_access = { .flags = flags },
 	};
 	int rc;
 
 	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
 	*access_fd = cmd.create_access.out_access_fd;
 	return rc;
+}
+
+/* An access that may pin pages (IOMMU_TEST_OP_ACCESS_PAGES) and rw. */
+static inline int create_access(int fd, __u32 ioas_id, int *access_fd)
+{
+	return create_access_flags(fd, ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   access_fd);
 }
 
 static inline int access_pages(int fd, int access_fd, __u64 iova,
