@@ -311,9 +311,13 @@ static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
 	return 0;
 }
 
-/* A mock device with MOCK_FLAGS_DEVICE_* @dev_flags, attached to @pt_id. */
-static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
-				    __u32 *stdev_id, __u32 *hwpt_id)
+/*
+ * A mock device with MOCK_FLAGS_DEVICE_* @dev_flags, attached to @pt_id;
+ * @idev_id may be NULL.
+ */
+static inline int mock_domain_flags_idev(int fd, __u32 pt_id, __u32 dev_flags,
+					 __u32 *stdev_id, __u32 *hwpt_id,
+					 __u32 *idev_id)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
@@ -330,7 +334,33 @@ static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
 		*stdev_id = cmd.mock_domain_flags.out_stdev_id;
 	if (hwpt_id)
 		*hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
+	if (idev_id)
+		*idev_id = cmd.mock_domain_flags.out_idev_id;
 	return 0;
+}
+
+static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
+				    __u32 *stdev_id, __u32 *hwpt_id)
+{
+	return mock_domain_flags_idev(fd, pt_id, dev_flags, stdev_id, hwpt_id,
+				      NULL);
+}
+
+/* IOMMU_HWPT_ALLOC: a paging page table of @pt_id for device @dev_id */
+static inline int hwpt_alloc(int fd, __u32 dev_id, __u32 pt_id,
+			     __u32 *hwpt_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	if (!rc)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
 }
 
 static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
