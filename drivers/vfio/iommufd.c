@@ -111,7 +111,7 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_device_id);
  * Claims DMA ownership of the device for @ictx (see iommufd_device_bind());
  * its DMA is blocked until it is attached.
  *
- * Return: 0, or the error of iommufd_device_bind(): -EBUSY when another
+ * Return: 0, or the error of iommufd_device_bind(): -EPERM when another
  * user or a kernel driver has a device of its IOMMU group.
  */
 int vfio_iommufd_physical_bind(struct vfio_device *vdev,

@@ -114,8 +114,9 @@ static int iommufd_check_msi_isolation(struct device *dev)
  *
  * Return: the bound device, or an ERR_PTR: -EINVAL when @dev's IOMMU cannot
  * make DMA cache coherent; -ENODEV when @dev has no IOMMU group, -EPERM
- * when its MSIs cannot be isolated, -EBUSY when its group is
- * in use (the kernel log names the device and driver in the way).
+ * when its MSIs cannot be isolated or its group is in use by another
+ * owner or a kernel driver (the kernel log names the device and driver in
+ * the way), -EBUSY when its group is attached to another user's domain.
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)

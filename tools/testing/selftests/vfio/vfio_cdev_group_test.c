@@ -101,21 +101,38 @@ static int to_vfio_cdev(const char *bdf, int *fd)
 	return *fd < 0 ? -1 : 0;
 }
 
-TEST_F(bridge_cdev, driver_bound_blocks_bind)
+/*
+ * The log of a refused claim names the device and the driver in the way,
+ * so that the operator can see the group.  This series' own: mainline
+ * logs nothing, and the test skips there.
+ */
+TEST_F(bridge_cdev, failed_bind_names_the_blocker)
 {
 	struct kmsg_mark mark;
-	char line[2048], drv[64];
+	char line[2048];
+	bool found;
 
 	if (_metadata->skip)
 		return;
 	ASSERT_EQ(0, kmsg_mark(&mark));
-	EXPECT_EQ(-EBUSY, vfio_cdev_bind(self->edu_dev, self->iommufd, NULL));
-	/* The log names the device and the driver in the way. */
-	ASSERT_TRUE(kmsg_find(&mark, self->e1000, line, sizeof(line)));
+	EXPECT_EQ(-EPERM, vfio_cdev_bind(self->edu_dev, self->iommufd, NULL));
+	found = kmsg_find(&mark, self->e1000, line, sizeof(line));
 	kmsg_close(&mark);
+	if (!found)
+		SKIP(return, "no log line for a refused claim (mainline)");
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "bound to driver e1000"));
 	EXPECT_NE(NULL, strstr(line, self->edu));
+}
+
+/* A device whose group has a DMA-API driver bound cannot be bound: EPERM. */
+TEST_F(bridge_cdev, driver_bound_blocks_bind)
+{
+	char drv[64];
+
+	if (_metadata->skip)
+		return;
+	EXPECT_EQ(-EPERM, vfio_cdev_bind(self->edu_dev, self->iommufd, NULL));
 
 	/* Nothing was left behind: once the e1000 goes, the bind works. */
 	ASSERT_EQ(0, pci_unbind(self->e1000));
@@ -146,7 +163,7 @@ TEST_F(bridge_cdev, one_iommufd_per_group)
 
 	other = iommufd_open();
 	ASSERT_LE(0, other);
-	EXPECT_EQ(-EBUSY, vfio_cdev_bind(self->e1000_dev, other, NULL));
+	EXPECT_EQ(-EPERM, vfio_cdev_bind(self->e1000_dev, other, NULL));
 	close(other);
 
 	ASSERT_EQ(0, vfio_cdev_bind(self->e1000_dev, self->iommufd, NULL));
@@ -417,11 +434,13 @@ TEST_F(bridge_cdev, failed_binds_log_ratelimited)
 	ASSERT_EQ(0, kmsg_mark(&mark));
 	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t0));
 	for (i = 0; i < 50; i++)
-		ASSERT_EQ(-EBUSY, vfio_cdev_bind(self->edu_dev, self->iommufd,
+		ASSERT_EQ(-EPERM, vfio_cdev_bind(self->edu_dev, self->iommufd,
 						 NULL));
 	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t1));
 	lines = kmsg_count(&mark, "cannot claim DMA ownership");
 	kmsg_close(&mark);
+	if (!lines)
+		SKIP(return, "no log line for a refused claim (mainline)");
 	/* The default limit: 10 reports in each 5 s the burst lasted */
 	windows = 1 + (t1.tv_sec - t0.tv_sec + 1) / 5;
 	TH_LOG("%d lines for 50 failed binds in %ld s", lines,

@@ -88,7 +88,7 @@ TEST_F(bridge_group, driver_bound_blocks_container)
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &iommufd));
 	device = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->edu);
 	ASSERT_EQ(-1, device);
-	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(EPERM, errno);
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
 	close(iommufd);
 
