@@ -570,7 +570,8 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
  * Return: 0; -ENOENT when @pt_id names no IOAS or page table; -EINVAL when
  * the device is attached already, or its group is attached elsewhere;
  * -EADDRINUSE when a mapping of the IOAS lies in a reserved region or
- * outside the aperture of the device's IOMMU; for the first page table of
+ * outside the aperture of the device's IOMMU, or is not aligned to its
+ * smallest page; for the first page table of
  * the IOAS, which pins its memory, -ENOMEM beyond RLIMIT_MEMLOCK, -EFAULT
  * when memory is gone, -EINTR on a fatal signal; other errors of the IOMMU
  * driver.

@@ -970,8 +970,9 @@ static int iopt_fill_areas(struct io_pagetable *iopt)
  *
  * Return: 0; -EADDRINUSE when a mapping or a promised range lies outside
  * the aperture or a mapping is not aligned to the domain's pages; -EINVAL
- * when the domain's pages are larger than PAGE_SIZE; an error of iopt_pages_fill() or of
- * iopt_pages_map().  On failure the table is as it was.
+ * when the domain's pages are larger than PAGE_SIZE; an error of
+ * iopt_pages_fill() or of iopt_pages_map().  On failure the table is as it
+ * was.
  */
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain)
@@ -1105,9 +1106,10 @@ bool iopt_large_pages(struct io_pagetable *iopt)
  * @iopt: the table
  * @enable: map contiguous memory with large pages
  *
- * Large pages may be forbidden unless a domain already maps something
- * with them: not while the table has both domains and mappings.  Allowing
- * them is always possible; only later mappings use them.
+ * Large pages cannot be forbidden while the table has both domains and
+ * mappings, which domains may have mapped with them; forbidding them again
+ * changes nothing and succeeds.  Allowing them is always possible; only
+ * later mappings use them.
  *
  * Return: 0, or -EINVAL when forbidding them while domains map mappings.
  */
@@ -1116,8 +1118,8 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
-	if (!enable && !xa_empty(&iopt->domains) &&
-	    iopt_area_first(iopt, 0, ULONG_MAX))
+	if (!enable && !iopt->disable_large_pages &&
+	    !xa_empty(&iopt->domains) && iopt_area_first(iopt, 0, ULONG_MAX))
 		rc = -EINVAL;
 	else
 		iopt->disable_large_pages = !enable;

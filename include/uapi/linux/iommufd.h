@@ -197,7 +197,8 @@ enum iommufd_ioas_map_flags {
  * in-kernel access asks for it.  With FIXED_IOVA the whole IOVA range must
  * be free (EEXIST otherwise: a mapping is never replaced); without it the
  * kernel picks a free range outside the reserved ranges and, when allowed
- * ranges are set, inside them.
+ * ranges are set, inside them.  When the reply cannot be written back the
+ * call fails with EFAULT, and the mapping stays.
  */
 struct iommu_ioas_map {
 	__u32 size;
@@ -228,7 +229,9 @@ struct iommu_ioas_map {
  * Each source mapping the range covers becomes one mapping of the
  * destination, at consecutive IOVAs, which IOMMU_IOAS_UNMAP removes whole.
  * The copy shares the memory: a page pinned for one mapping is not pinned
- * or charged again, which makes a copy cheaper than a new map.
+ * or charged again, which makes a copy cheaper than a new map.  As for
+ * MAP, a reply that cannot be written back fails the call with EFAULT and
+ * the copy stays.
  */
 struct iommu_ioas_copy {
 	__u32 size;

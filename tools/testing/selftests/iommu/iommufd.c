@@ -1660,6 +1660,12 @@ TEST_F(mock, huge_pages_off)
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->buf, MB, iova));
 	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, NULL, &hwpt_id, NULL));
 	ASSERT_EQ(0, check_map(self->fd, hwpt_id, iova, self->buf, MB));
+	/* Off again, with a domain and a mapping: nothing to refuse */
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, ioas_id, &val));
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_GET, ioas_id, &val));
+	EXPECT_EQ(0, val);
 }
 
 /*
