@@ -204,6 +204,12 @@ static void vfio_emulated_unmap(void *data, unsigned long iova,
 		vdev->ops->dma_unmap(vdev, iova, length);
 }
 
+/* A driver with dma_unmap pins pages (vfio_pin_pages()); others only rw. */
+static const struct iommufd_access_ops vfio_user_ops_pin = {
+	.needs_pin_pages = 1,
+	.unmap = vfio_emulated_unmap,
+};
+
 static const struct iommufd_access_ops vfio_user_ops = {
 	.unmap = vfio_emulated_unmap,
 };
@@ -226,8 +232,10 @@ int vfio_iommufd_emulated_bind(struct vfio_device *vdev,
 
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	access = iommufd_access_create(ictx, &vfio_user_ops, vdev,
-				       out_device_id);
+	access = iommufd_access_create(ictx,
+				       vdev->ops->dma_unmap ? &vfio_user_ops_pin :
+							      &vfio_user_ops,
+				       vdev, out_device_id);
 	if (IS_ERR(access))
 		return PTR_ERR(access);
 	vdev->iommufd_access = access;

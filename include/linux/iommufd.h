@@ -20,11 +20,16 @@ struct page;
 
 /**
  * struct iommufd_access_ops - callbacks of an in-kernel access
+ * @needs_pin_pages: the access pins pages (iommufd_access_pin_pages());
+ *	while it is attached, the mappings of its IOAS must be of whole
+ *	pages.  An access without it only reads and writes
+ *	(iommufd_access_rw()).
  * @unmap: the range [@iova, @iova + @length) of the IOAS is about to be
  *	unmapped: before returning, unpin every page pinned in it with
  *	iommufd_access_unpin_pages()
  */
 struct iommufd_access_ops {
+	u8 needs_pin_pages : 1;
 	void (*unmap)(void *data, unsigned long iova, unsigned long length);
 };
 

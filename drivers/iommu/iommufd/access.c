@@ -57,12 +57,15 @@ void iommufd_access_destroy(struct iommufd_access *access)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
-/* Take the access out of @ioas, where it has index @id. */
-static void iommufd_ioas_del_access(struct iommufd_ioas *ioas, u32 id)
+/* Take @access out of @ioas, where it has index @id. */
+static void iommufd_ioas_del_access(struct iommufd_access *access,
+				    struct iommufd_ioas *ioas, u32 id)
 {
 	mutex_lock(&ioas->iopt.access_lock);
 	xa_erase(&ioas->iopt.accesses, id);
 	mutex_unlock(&ioas->iopt.access_lock);
+	if (access->ops->needs_pin_pages)
+		iopt_remove_pin_access(&ioas->iopt);
 	refcount_dec(&ioas->obj.users);
 }
 
@@ -70,7 +73,7 @@ static void __iommufd_access_detach(struct iommufd_access *access)
 {
 	lockdep_assert_held(&access->ioas_lock);
 
-	iommufd_ioas_del_access(access->ioas, access->iopt_access_id);
+	iommufd_ioas_del_access(access, access->ioas, access->iopt_access_id);
 	access->ioas = NULL;
 }
 
@@ -105,15 +108,25 @@ static int __iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
+	/* An access that pins needs mappings of whole pages. */
+	if (access->ops->needs_pin_pages) {
+		rc = iopt_add_pin_access(&ioas->iopt);
+		if (rc)
+			goto out_put;
+	}
 	mutex_lock(&ioas->iopt.access_lock);
 	rc = xa_alloc(&ioas->iopt.accesses, &id, access, xa_limit_32b,
 		      GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&ioas->iopt.access_lock);
-	if (!rc) {
-		refcount_inc(&ioas->obj.users);
-		access->ioas = ioas;
-		access->iopt_access_id = id;
+	if (rc) {
+		if (access->ops->needs_pin_pages)
+			iopt_remove_pin_access(&ioas->iopt);
+		goto out_put;
 	}
+	refcount_inc(&ioas->obj.users);
+	access->ioas = ioas;
+	access->iopt_access_id = id;
+out_put:
 	iommufd_put_object(access->ictx, &ioas->obj);
 	return rc;
 }
@@ -124,7 +137,8 @@ static int __iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
  * @ioas_id: the IOAS
  *
  * Return: 0, -EINVAL when already attached, -ENOENT when @ioas_id is no
- * IOAS.
+ * IOAS, -EADDRINUSE when the access pins pages and a mapping of the IOAS
+ * is not of whole pages.
  */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
@@ -224,7 +238,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	old_id = access->iopt_access_id;
 	rc = __iommufd_access_attach(access, ioas_id);
 	if (!rc)
-		iommufd_ioas_del_access(old, old_id);
+		iommufd_ioas_del_access(access, old, old_id);
 out_put:
 	iommufd_put_object(access->ictx, &new->obj);
 out_unlock:
@@ -331,7 +345,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
  * locks.  May sleep.
  *
  * Return: 0; -EINVAL for a misaligned or empty range, an access not
- * attached or being detached, or an IOVA page that is not one page of
+ * attached or being detached or made without needs_pin_pages (which also
+ * warns), or an IOVA page that is not one page of
  * memory (where a mapping starts or ends inside a page); -EOVERFLOW when
  * the range wraps, or is pinned UINT_MAX times already; -ENOENT when it is
  * not wholly mapped; -EPERM for a write to memory not mapped writable;
@@ -345,6 +360,9 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	unsigned long last;
 	int rc = -EINVAL;
 
+	/* Only an access made to pin may: its IOAS has whole pages. */
+	if (WARN_ON_ONCE(!access->ops->needs_pin_pages))
+		return -EINVAL;
 	if (!length || (iova | length) & ~PAGE_MASK)
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))

@@ -881,7 +881,8 @@ int iopt_iova_ranges(struct io_pagetable *iopt,
 
 /*
  * The alignment mappings must have with @extra attached too: the largest
- * of the domains' smallest page sizes.
+ * of the domains' smallest page sizes, and a page while an access that
+ * pins is attached.
  */
 static unsigned long iopt_domain_alignment(struct io_pagetable *iopt,
 					   struct iommu_domain *extra)
@@ -890,6 +891,10 @@ static unsigned long iopt_domain_alignment(struct io_pagetable *iopt,
 	unsigned long align = 1;
 	unsigned long index;
 
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (iopt->nr_pin_accesses)
+		align = PAGE_SIZE;
 	xa_for_each(&iopt->domains, index, domain)
 		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
 	if (extra)
@@ -1076,6 +1081,41 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
 	iopt_check_consistency(iopt);
 out_unlock:
+	up_write(&iopt->iova_rwsem);
+}
+
+/*
+ * An access that pins pages is attached: from now on mappings must be of
+ * whole pages.  -EADDRINUSE when one is not.
+ */
+int iopt_add_pin_access(struct io_pagetable *iopt)
+{
+	struct iopt_area *area;
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if ((area->node.start | iopt_area_length(area) |
+		     area->page_offset) & (PAGE_SIZE - 1)) {
+			rc = -EADDRINUSE;
+			goto out_unlock;
+		}
+	}
+	iopt->nr_pin_accesses++;
+	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/* An access added with iopt_add_pin_access() is detached. */
+void iopt_remove_pin_access(struct io_pagetable *iopt)
+{
+	down_write(&iopt->iova_rwsem);
+	if (!WARN_ON(!iopt->nr_pin_accesses))
+		iopt->nr_pin_accesses--;
+	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
 	up_write(&iopt->iova_rwsem);
 }
 

@@ -121,8 +121,10 @@ struct iopt_reserved {
  * @domains: the IOMMU domains attached, each holding every mapping of the
  *	table; under @iova_rwsem
  * @iova_alignment: the alignment every mapping must have: the largest
- *	smallest page size of the domains, a power of two no larger than
- *	PAGE_SIZE
+ *	smallest page size of the domains, and PAGE_SIZE while an access
+ *	that pins is attached; a power of two no larger than PAGE_SIZE
+ * @nr_pin_accesses: the attached accesses that pin pages
+ *	(iommufd_access_ops::needs_pin_pages); under @iova_rwsem
  * @disable_large_pages: map every page on its own (IOMMU_OPTION
  *	HUGE_PAGES 0) rather than contiguous memory as large IOMMU pages
  * @access_lock: protects @accesses; taken before @iova_rwsem (see the lock
@@ -137,6 +139,7 @@ struct io_pagetable {
 	struct rb_root_cached reserved_itree;
 	struct xarray domains;
 	unsigned long iova_alignment;
+	unsigned int nr_pin_accesses;
 	bool disable_large_pages;
 	struct mutex access_lock;	/* protects accesses */
 	struct xarray accesses;
@@ -164,6 +167,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
 unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
+int iopt_add_pin_access(struct io_pagetable *iopt);
+void iopt_remove_pin_access(struct io_pagetable *iopt);
 bool iopt_large_pages(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,

@@ -785,6 +785,12 @@ static const struct iommufd_access_ops selftest_access_ops = {
 	.unmap = selftest_access_unmap,
 };
 
+/* MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES */
+static const struct iommufd_access_ops selftest_access_ops_pin = {
+	.needs_pin_pages = 1,
+	.unmap = selftest_access_unmap,
+};
+
 static int selftest_access_release(struct inode *inode, struct file *filep)
 {
 	struct selftest_access *staccess = filep->private_data;
@@ -847,6 +853,8 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, u32 ioas_id,
 		goto err_free;
 	}
 	staccess->access = iommufd_access_create(ucmd->ictx,
+						 staccess->needs_pin_pages ?
+						 &selftest_access_ops_pin :
 						 &selftest_access_ops,
 						 staccess, &access_id);
 	if (IS_ERR(staccess->access)) {

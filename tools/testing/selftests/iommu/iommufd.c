@@ -1251,7 +1251,8 @@ TEST_F(mapping, copy_at_a_byte_offset)
 				    4 * PAGE_SIZE, src));
 	ASSERT_EQ(0, ioas_copy(self->fd, dst_id, self->ioas_id, src + 100,
 			       sizeof(tmp), &dst_iova, MAP_RW));
-	ASSERT_EQ(0, create_access(self->fd, dst_id, &access_fd));
+	/* An access that only reads and writes takes it. */
+	ASSERT_EQ(0, create_access_flags(self->fd, dst_id, 0, &access_fd));
 	ASSERT_EQ(0, access_rw(self->fd, access_fd, dst_iova, tmp,
 			       sizeof(tmp), 0));
 	EXPECT_EQ(0, memcmp(tmp, (char *)self->buf + 100, sizeof(tmp)));
@@ -1259,6 +1260,43 @@ TEST_F(mapping, copy_at_a_byte_offset)
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst_id, 0, UINT64_MAX, &unmapped));
 	EXPECT_EQ(sizeof(tmp), unmapped);
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/*
+ * An access that pins needs mappings of whole pages: it cannot attach to
+ * an IOAS with a mapping at a byte offset, and while it is attached the
+ * IOAS asks for page alignment (IOVA_RANGES) and refuses such mappings.
+ */
+TEST_F(mapping, pinning_access_needs_whole_pages)
+{
+	__u64 src = 0x100000, dst_iova = 0, align;
+	struct iommu_iova_range r[2];
+	__u32 dst_id, num = 2;
+	int access_fd;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PAGE_SIZE, src));
+	ASSERT_EQ(0, ioas_copy(self->fd, dst_id, self->ioas_id, src + 100, 64,
+			       &dst_iova, MAP_RW));
+	EXPECT_ERRNO(EADDRINUSE, create_access(self->fd, dst_id, &access_fd));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst_id, 0, UINT64_MAX, NULL));
+
+	ASSERT_EQ(0, create_access(self->fd, dst_id, &access_fd));
+	ASSERT_EQ(0, iova_ranges(self->fd, dst_id, r, &num, &align));
+	EXPECT_EQ(PAGE_SIZE, align);
+	dst_iova = 0;
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, dst_id, self->ioas_id,
+				       src + 100, 64, &dst_iova, MAP_RW));
+	ASSERT_EQ(0, ioas_copy(self->fd, dst_id, self->ioas_id, src,
+			       PAGE_SIZE, &dst_iova, MAP_RW));
+	ASSERT_EQ(0, close(access_fd));
+
+	/* Gone with it */
+	ASSERT_EQ(0, iova_ranges(self->fd, dst_id, r, &num, &align));
+	EXPECT_EQ(1, align);
+	ASSERT_EQ(0, ioas_copy(self->fd, dst_id, self->ioas_id, src + 100, 64,
+			       &dst_iova, MAP_RW));
 }
 
 TEST_F(pinning, close_releases_pins)
