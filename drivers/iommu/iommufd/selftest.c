@@ -950,8 +950,9 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		}
 		put_page(upage);
 		rc = 0;
+		/* Other pages than the user's: EBADE, as mainline answers */
 		if (upage != pages[i]) {
-			rc = -EINVAL;
+			rc = -EBADE;
 			goto out_unpin;
 		}
 	}
@@ -1078,7 +1079,8 @@ static int iommufd_test_md_check_refs(void __user *uptr, size_t length,
 	struct page *page;
 	int rc;
 
-	if (!length || (addr | length) & ~PAGE_MASK)
+	/* No page at all checks nothing, as on mainline. */
+	if ((addr | length) & ~PAGE_MASK)
 		return -EINVAL;
 	if (check_add_overflow(addr, length, &end))
 		return -EOVERFLOW;
