@@ -421,6 +421,11 @@ static void vfio_group_detach_iommufd(struct vfio_group *group)
 	group->container_users = 0;
 }
 
+/*
+ * A container goes only when no device file uses it.  An iommufd goes at
+ * any time, as on mainline: each device file holds the iommufd it was
+ * opened with, and its device stays bound there until it is closed.
+ */
 static int vfio_group_ioctl_unset_container(struct vfio_group *group)
 {
 	int ret = 0;
@@ -430,14 +435,15 @@ static int vfio_group_ioctl_unset_container(struct vfio_group *group)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
+	if (group->iommufd) {
+		vfio_group_detach_iommufd(group);
+		goto out_unlock;
+	}
 	if (group->container_users != 1) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	if (group->iommufd)
-		vfio_group_detach_iommufd(group);
-	else
-		vfio_group_detach_container(group);
+	vfio_group_detach_container(group);
 
 out_unlock:
 	mutex_unlock(&group->group_lock);
@@ -492,13 +498,13 @@ out_unlock:
 }
 
 /*
- * A device file opened through the group holds a use of the group's
- * container or iommufd, and the group file open.
+ * A device file opened through the group holds the group file open, and a
+ * use of the group's container, or a reference on the group's iommufd
+ * (@df->iommufd), which the group may drop meanwhile.
  */
-static int vfio_device_group_use_iommu(struct vfio_device *device)
+static int vfio_device_group_use_iommu(struct vfio_device_file *df)
 {
-	struct vfio_group *group = device->group;
-
+	struct vfio_group *group = df->group;
 	int ret;
 
 	lockdep_assert_held(&group->group_lock);
@@ -507,23 +513,31 @@ static int vfio_device_group_use_iommu(struct vfio_device *device)
 		ret = vfio_group_check_container(group);
 		if (ret)
 			return ret;
-	} else if (!group->iommufd) {
+		if (WARN_ON(!group->container_users))
+			return -EINVAL;
+		group->container_users++;
+	} else if (group->iommufd) {
+		iommufd_ctx_get(group->iommufd);
+		df->iommufd = group->iommufd;
+	} else {
 		return -EINVAL;
 	}
-	if (WARN_ON(!group->container_users))
-		return -EINVAL;
 	get_file(group->opened_file);
-	group->container_users++;
 	return 0;
 }
 
-static void vfio_device_group_unuse_iommu(struct vfio_device *device)
+static void vfio_device_group_unuse_iommu(struct vfio_device_file *df)
 {
-	struct vfio_group *group = device->group;
+	struct vfio_group *group = df->group;
 
 	mutex_lock(&group->group_lock);
-	WARN_ON(group->container_users <= 1);
-	group->container_users--;
+	if (df->iommufd) {
+		iommufd_ctx_put(df->iommufd);
+		df->iommufd = NULL;
+	} else {
+		WARN_ON(group->container_users <= 1);
+		group->container_users--;
+	}
 	fput(group->opened_file);
 	mutex_unlock(&group->group_lock);
 }
@@ -538,7 +552,7 @@ static void vfio_device_group_close_device(struct vfio_device_file *df)
 	vfio_assert_device_open(device);
 	if (device->open_count == 1) {
 		mutex_lock(&group->group_lock);
-		vfio_device_last_close(df, group->iommufd);
+		vfio_device_last_close(df, df->iommufd);
 		mutex_unlock(&group->group_lock);
 	}
 	device->open_count--;
@@ -549,7 +563,7 @@ static void vfio_device_group_close_device(struct vfio_device_file *df)
 void vfio_device_group_close(struct vfio_device_file *df)
 {
 	vfio_device_group_close_device(df);
-	vfio_device_group_unuse_iommu(df->device);
+	vfio_device_group_unuse_iommu(df);
 }
 
 /* A device file opened through the group, with its container or iommufd. */
@@ -565,7 +579,7 @@ static struct file *vfio_device_open(struct vfio_device *device)
 		return ERR_CAST(df);
 
 	mutex_lock(&group->group_lock);
-	ret = vfio_device_group_use_iommu(device);
+	ret = vfio_device_group_use_iommu(df);
 	mutex_unlock(&group->group_lock);
 	if (ret)
 		goto err_free;
@@ -578,7 +592,7 @@ static struct file *vfio_device_open(struct vfio_device *device)
 		 * and release it during close_device.
 		 */
 		mutex_lock(&group->group_lock);
-		ret = vfio_device_first_open(df, group->iommufd, group->kvm);
+		ret = vfio_device_first_open(df, df->iommufd, group->kvm);
 		mutex_unlock(&group->group_lock);
 		if (ret) {
 			mutex_unlock(&device->dev_set->lock);
@@ -620,7 +634,7 @@ static struct file *vfio_device_open(struct vfio_device *device)
 err_close_device:
 	vfio_device_group_close_device(df);
 err_unuse_iommu:
-	vfio_device_group_unuse_iommu(device);
+	vfio_device_group_unuse_iommu(df);
 err_free:
 	kfree(df);
 	return ERR_PTR(ret);

@@ -734,7 +734,7 @@ TEST(group_with_iommufd)
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
 	char bdf[BDF_LEN], old_driver[64];
-	int iommufd, group, device, cdev;
+	int iommufd, group, device, cdev, other;
 	uint64_t unmapped = 0;
 	struct edu edu;
 	uint8_t *buf;
@@ -784,15 +784,30 @@ TEST(group_with_iommufd)
 	EXPECT_EQ(0, page_pins_are(buf, BUF_SIZE, 0));
 	EXPECT_TRUE(edu_dma_to_ram_blocked(&edu, IOVA + 4096, buf + 4096, LEN));
 
-	/* The container cannot go while a device is open. */
-	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
-	EXPECT_EQ(EBUSY, errno);
-	edu_close(&edu);
-	close(device);
+	/*
+	 * The iommufd can go while a device is open, as on mainline: the
+	 * device stays bound to it, and works, until it is closed; no new
+	 * device file can be had meanwhile.
+	 */
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
 	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
 	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf));
+	ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA,
+				 BUF_SIZE));
+	ASSERT_EQ(0, roundtrip(&edu, IOVA, buf, 0x78));
+	edu_close(&edu);
+	close(device);
+	/* Closed, it let go of the iommufd: nothing pinned, nothing claimed */
+	EXPECT_EQ(0, page_pins_are(buf, BUF_SIZE, 0));
 	close(group);
+	other = iommufd_open();
+	ASSERT_LE(0, other);
+	cdev = vfio_cdev_open(bdf);
+	ASSERT_LE(0, cdev);
+	EXPECT_EQ(0, vfio_cdev_bind(cdev, other, NULL));
+	close(cdev);
+	close(other);
 	close(iommufd);
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
 	munmap(buf, BUF_SIZE);
