@@ -2551,8 +2551,8 @@ TEST_F(kaccess, pages_and_unmap)
 	EXPECT_NE(item, item2);
 	/* The wrong user buffer is not what the access sees. */
 	EXPECT_ERRNO(EBADE, access_pages(self->fd, self->access_fd, iova,
-					  PAGE_SIZE, self->buf + PAGE_SIZE, 0,
-					  NULL));
+					 PAGE_SIZE, self->buf + PAGE_SIZE, 0,
+					 NULL));
 	ASSERT_EQ(0, access_pages_destroy(self->fd, self->access_fd, item2));
 	EXPECT_ERRNO(ENOENT, access_pages_destroy(self->fd, self->access_fd,
 						  item2));
