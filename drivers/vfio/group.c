@@ -598,6 +598,15 @@ static struct file *vfio_device_open(struct vfio_device *device)
 			mutex_unlock(&device->dev_set->lock);
 			goto err_unuse_iommu;
 		}
+	} else if (device->iommufd_ictx != df->iommufd) {
+		/*
+		 * Open already, bound to an iommufd the group has let go of
+		 * since: a new file must hold the iommufd of the binding, or
+		 * the container mode, which its last close goes by.
+		 */
+		mutex_unlock(&device->dev_set->lock);
+		ret = -EBUSY;
+		goto err_unuse_iommu;
 	}
 	device->open_count++;
 	mutex_unlock(&device->dev_set->lock);
@@ -875,23 +884,20 @@ bool vfio_group_enforced_coherent(struct vfio_group *group)
 	bool ret;
 
 	mutex_lock(&group->group_lock);
-	if (group->iommufd) {
-		/* Coherent only when every device of the group enforces it. */
+	if (!group->container) {
+		/*
+		 * Coherent only when every device of the group enforces it:
+		 * with an iommufd, and without one, whose devices may still be
+		 * open, bound to an iommufd the group let go of.
+		 */
 		ret = true;
 		mutex_lock(&group->device_lock);
 		list_for_each_entry(device, &group->device_list, group_next)
 			ret &= vfio_device_enforces_coherency(device);
 		mutex_unlock(&group->device_lock);
-	} else if (group->container) {
+	} else {
 		ret = vfio_container_ioctl_check_extension(group->container,
 							   VFIO_DMA_CC_IOMMU);
-	} else {
-		/*
-		 * Since the coherency state is determined only once a container
-		 * is attached the user must do so before they can prove they
-		 * have permission.
-		 */
-		ret = true;
 	}
 	mutex_unlock(&group->group_lock);
 	return ret;

@@ -186,9 +186,11 @@ static void iommufd_access_unpin_all(struct iommufd_access *access,
  * calls the unmap callback without it.  May sleep.
  *
  * Return: 0; -EINVAL when not attached; -ENOENT when @ioas_id is no IOAS,
- * before anything is taken back; -EBUSY, with a warning, when the callback
- * left pages pinned, or while a detach is dropping pins; -ENOMEM.  On
- * failure the access stays where it was.
+ * before anything is taken back; -EADDRINUSE when the access pins pages
+ * and the new IOAS has a mapping that is not of whole pages, after the
+ * pins were taken back; -EBUSY, with a warning, when the callback left
+ * pages pinned, or while a detach is dropping pins; -ENOMEM.  On failure
+ * the access stays attached where it was.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {

@@ -815,6 +815,61 @@ TEST(group_with_iommufd)
 }
 
 /*
+ * An iommufd let go of with the device open, and another set: the open
+ * device stays bound to the first, so a second file of it, which would
+ * hold the second, is refused (EBUSY).  Regression: it was handed out,
+ * the first file's close dropped the last hold on the first iommufd, and
+ * the device, still bound to it, was unbound later through freed memory
+ * (iommufd's release warned that it could not destroy the binding).
+ * Mainline hands the file out: there the test closes it first, which is
+ * safe, and skips.
+ */
+TEST(group_iommufd_set_again_with_device_open)
+{
+	char bdf[BDF_LEN], old_driver[64];
+	int iommufd, other, group, device, second;
+
+	if (!need_config(_metadata, vfio_groups_configured(),
+			 "CONFIG_VFIO_GROUP"))
+		return;
+	if (!edu_alone_on_vfio_pci(_metadata, bdf, old_driver))
+		return;
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	other = iommufd_open();
+	ASSERT_LE(0, other);
+	group = vfio_group_open(bdf);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, device);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &other));
+
+	second = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (second >= 0) {
+		close(second);
+		close(device);
+		close(group);
+		close(other);
+		close(iommufd);
+		pci_bind(bdf, old_driver[0] ? old_driver : NULL);
+		SKIP(return, "a second file of the device (mainline)");
+	}
+	EXPECT_EQ(EBUSY, errno);
+	/* Closed, the device can be had through the iommufd set now. */
+	close(device);
+	close(iommufd);
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	EXPECT_LE(0, device);
+	if (device >= 0)
+		close(device);
+	close(group);
+	close(other);
+	pci_bind(bdf, old_driver[0] ? old_driver : NULL);
+}
+
+/*
  * An iommufd set on a group claims nothing: the devices are claimed as
  * they are opened, as mainline does.  So a group whose last device leaves
  * vfio-pci while the group file is open with an iommufd keeps no owner,
