@@ -480,6 +480,77 @@ static void flow_huge(void)
 }
 
 /*
+ * Two page tables on one IOAS (a plain mock domain and one for a
+ * MOCK_FLAGS_DEVICE_HUGE_IOVA device): mappings made before and after the
+ * second attach, a copy, and the unmap reach both.
+ */
+static void flow_two_domains(void)
+{
+	__u64 iova = MOCK_APERTURE_START, dst = 0;
+	__u32 ioas, hwpt, hwpt2;
+	bool first, second, copied;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	first = !check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	if (check(mock_domain(fd, ioas, NULL, &hwpt, NULL)) ||
+	    check(mock_domain_flags(fd, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				    NULL, &hwpt2)))
+		goto out;
+	if (first)
+		verify(!check_map(fd, hwpt, iova, buf, BUF_SIZE) &&
+		       !check_map(fd, hwpt2, iova, buf, BUF_SIZE));
+	second = !check(ioas_map_fixed(fd, ioas, thp, THP_SIZE / 2,
+				       iova + 2 * MB));
+	if (second)
+		verify(!check_map(fd, hwpt, iova + 2 * MB, thp, THP_SIZE / 2) &&
+		       !check_map(fd, hwpt2, iova + 2 * MB, thp,
+				  THP_SIZE / 2));
+	copied = first && !check(ioas_copy(fd, ioas, ioas, iova, BUF_SIZE,
+					   &dst, MAP_RW));
+	if (copied)
+		verify(!check_map(fd, hwpt, dst, buf, BUF_SIZE) &&
+		       !check_map(fd, hwpt2, dst, buf, BUF_SIZE));
+	if (!check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL)))
+		verify(check_map(fd, hwpt2, iova, buf, MOCK_PAGE_SIZE) &&
+		       errno == EINVAL);
+out:
+	close(fd);
+}
+
+/*
+ * An access that pins where a page table holds the memory already: its
+ * pins are taken from the page table's, and given back at the unmap.
+ */
+static void flow_access_domain(void)
+{
+	__u64 iova = MOCK_APERTURE_START;
+	unsigned char tmp[64];
+	int fd, access_fd;
+	__u32 ioas, hwpt;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	check(set_pin_batch(fd, PIN_BATCH_MIN));
+	if (check(mock_domain(fd, ioas, NULL, &hwpt, NULL)))
+		goto out;
+	check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	if (check(create_access(fd, ioas, &access_fd)))
+		goto out;
+	check(access_pages(fd, access_fd, iova + PAGE_SIZE, 8 * PAGE_SIZE,
+			   (char *)buf + PAGE_SIZE, MOCK_FLAGS_ACCESS_WRITE,
+			   NULL));
+	if (!check(access_rw(fd, access_fd, iova + 100, tmp, sizeof(tmp), 0)))
+		verify(!memcmp(tmp, (unsigned char *)buf + 100, sizeof(tmp)));
+	/* The unmap calls the access back to unpin. */
+	check(ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	close(access_fd);
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -633,6 +704,14 @@ FIXTURE_VARIANT_ADD(fail_nth, fragmented) {
 
 FIXTURE_VARIANT_ADD(fail_nth, huge) {
 	.flow = flow_huge,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, two_domains) {
+	.flow = flow_two_domains,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, access_domain) {
+	.flow = flow_access_domain,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)
