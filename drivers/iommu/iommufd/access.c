@@ -173,6 +173,26 @@ static void iommufd_access_unpin_all(struct iommufd_access *access,
 	}
 }
 
+/*
+ * Have the driver drop what @access has pinned in @ioas, through its
+ * unmap callback, as an unmap would, while no new page can be pinned
+ * (detaching).  Drops ioas_lock meanwhile; @ioas stays, since only a
+ * detach or a replace moves the access and their callers serialize them.
+ */
+static void iommufd_access_take_pins_back(struct iommufd_access *access,
+					  struct iommufd_ioas *ioas)
+{
+	lockdep_assert_held(&access->ioas_lock);
+
+	if (!access->pinned)
+		return;
+	access->detaching = true;
+	mutex_unlock(&access->ioas_lock);
+	iommufd_access_unpin_all(access, &ioas->iopt);
+	mutex_lock(&access->ioas_lock);
+	access->detaching = false;
+}
+
 /**
  * iommufd_access_replace - move an attached access to another IOAS
  * @access: an attached access
@@ -224,12 +244,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		goto out_unlock;
 	}
 	if (access->pinned) {
-		access->detaching = true;
-		mutex_unlock(&access->ioas_lock);
-		/* @old stays: only a detach or a replace moves the access. */
-		iommufd_access_unpin_all(access, &old->iopt);
-		mutex_lock(&access->ioas_lock);
-		access->detaching = false;
+		iommufd_access_take_pins_back(access, old);
 		/* Callers serialize a replace with detach and destroy. */
 		if (WARN_ON(access->pinned || access->ioas != old)) {
 			rc = -EBUSY;
@@ -281,14 +296,7 @@ int iommufd_access_detach(struct iommufd_access *access)
 		rc = -EBUSY;
 		goto out_unlock;
 	}
-	if (access->pinned) {
-		access->detaching = true;
-		mutex_unlock(&access->ioas_lock);
-		/* The caller keeps the access attached: @ioas stays. */
-		iommufd_access_unpin_all(access, &ioas->iopt);
-		mutex_lock(&access->ioas_lock);
-		access->detaching = false;
-	}
+	iommufd_access_take_pins_back(access, ioas);
 	if (WARN_ON(access->pinned))
 		rc = -EBUSY;
 	else
