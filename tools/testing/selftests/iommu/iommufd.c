@@ -2769,6 +2769,7 @@ static void *io_race_user(void *arg)
 		/* The mapping may come and go under the access. */
 		io_race_check(r, access_rw(r->fd, r->access_fd, iova + 10, tmp,
 					   sizeof(tmp), 0), ENOENT, 0);
+		/* Mainline answers EINVAL for a range it is unmapping. */
 		if (!access_pages(r->fd, r->access_fd, iova, 4 * PAGE_SIZE,
 				  NULL, 0, &item))
 			access_pages_destroy(r->fd, r->access_fd, item);
