@@ -24,6 +24,7 @@
  * access pin only unpin and free.
  */
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -32,6 +33,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 
 #include "iommufd_private.h"
 #include "io_pagetable.h"
@@ -202,6 +204,38 @@ static void iopt_pages_unaccount(struct iopt_pages *pages, unsigned long n)
 }
 
 /*
+ * A long-term pin for reading of a private mapping: 6.1's GUP unshares
+ * only anonymous pages shared with another process, not a page of a
+ * private file mapping that was never written, nor the shared zero page.
+ * The process's first write would give it a page of its own, and the pin
+ * would keep the device on the old one.  Pinning such memory for writing,
+ * forced, breaks the sharing now, as mainline's unsharing does (since
+ * 6.2); the IOMMU still maps it read-only.  Not for hugetlb, where 6.1
+ * refuses a forced write, nor under userfaultfd write protection, whose
+ * monitor would see a write that never happened: there the old page stays
+ * pinned, as before.  Returns how many of the @n pages from @addr lie in
+ * the same mapping, which the flags are right for.
+ */
+static unsigned long iopt_ro_private_flags(struct mm_struct *mm,
+					   unsigned long addr, unsigned long n,
+					   unsigned int *gup_flags)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return n;	/* GUP fails it */
+	n = min(n, (vma->vm_end - addr) >> PAGE_SHIFT);
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE | VM_READ)) ==
+	    (VM_MAYWRITE | VM_READ) && !is_vm_hugetlb_page(vma) &&
+	    !userfaultfd_wp(vma))
+		*gup_flags |= FOLL_WRITE | FOLL_FORCE;
+	return n;
+}
+
+/*
  * Pin up to @n pages from page @index on, from the mm that mapped them,
  * in the calling process or another one (a later attach, a kernel
  * thread); fault injection makes it fail under test.  Returns the number
@@ -214,13 +248,16 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 {
 	unsigned long addr = pages->uptr + index * PAGE_SIZE;
 	struct mm_struct *mm = pages->source_mm;
+	bool ro_longterm;
 	long rc;
 
 	lockdep_assert_held(&pages->mutex);
 	if (iommufd_should_fail())
 		return -EFAULT;
 	n = min(n, pages->pin_batch);
-	if (current->mm == mm) {
+	ro_longterm = (gup_flags & (FOLL_LONGTERM | FOLL_WRITE)) ==
+		      FOLL_LONGTERM;
+	if (current->mm == mm && !ro_longterm) {
 		rc = pin_user_pages_fast(addr, n, gup_flags, out);
 	} else {
 		if (!mmget_not_zero(mm))
@@ -230,8 +267,14 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 			mmput(mm);
 			return -EINTR;
 		}
-		rc = pin_user_pages_remote(mm, addr, n, gup_flags, out, NULL,
-					   NULL);
+		if (ro_longterm)
+			n = iopt_ro_private_flags(mm, addr, n, &gup_flags);
+		/* Not a foreign access when it is the caller's own memory */
+		if (current->mm == mm)
+			rc = pin_user_pages(addr, n, gup_flags, out, NULL);
+		else
+			rc = pin_user_pages_remote(mm, addr, n, gup_flags, out,
+						   NULL, NULL);
 		mmap_read_unlock(mm);
 		mmput(mm);
 	}

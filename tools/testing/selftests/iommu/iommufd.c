@@ -2429,6 +2429,72 @@ TEST_F(mock, fatal_signal_ends_a_long_pin)
 	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 }
 
+/*
+ * A read-only mapping of private memory that the process writes later:
+ * the device must go on seeing the page the process sees.  Pinned for
+ * reading, a page of a private file mapping not written yet is the file's
+ * page, and an anonymous page never touched the shared zero page; the
+ * process's first write gives it a page of its own, and a pin that kept
+ * the old one leaves the device on memory the process no longer sees.
+ */
+TEST_F(mock, read_only_private_follows_writes)
+{
+	__u64 iova = MOCK_APERTURE_START;
+	char *file, *anon, *ro, c;
+	int memfd;
+
+	memfd = memfd_create("ro_private", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, PAGE_SIZE));
+	ASSERT_EQ(4, pwrite(memfd, "file", 4, 0));
+	file = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		    memfd, 0);
+	ASSERT_NE(MAP_FAILED, file);
+	ASSERT_EQ('f', file[0]);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, file, PAGE_SIZE, &iova,
+			      IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_FIXED_IOVA));
+	file[0] = 'p';
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, iova, file,
+			       PAGE_SIZE))
+		TH_LOG("the device kept the file's page");
+
+	anon = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	ASSERT_EQ(0, anon[0]);
+	iova += MB;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, anon, PAGE_SIZE, &iova,
+			      IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_FIXED_IOVA));
+	anon[0] = 1;
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, iova, anon,
+			       PAGE_SIZE))
+		TH_LOG("the device kept the zero page");
+
+	/* Read-only in the process too, until it makes it writable */
+	ro = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ('f', ro[0]);
+	iova += MB;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ro, PAGE_SIZE, &iova,
+			      IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, mprotect(ro, PAGE_SIZE, PROT_READ | PROT_WRITE));
+	ro[0] = 'q';
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, iova, ro, PAGE_SIZE))
+		TH_LOG("the device kept the file's page (read-only mapping)");
+	/* The file itself was never written. */
+	ASSERT_EQ(1, pread(memfd, &c, 1, 0));
+	EXPECT_EQ('f', c);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+	munmap(ro, PAGE_SIZE);
+	munmap(anon, PAGE_SIZE);
+	munmap(file, PAGE_SIZE);
+	close(memfd);
+}
+
 /* Closing with a device attached and memory mapped releases it all. */
 TEST_F(mock, close_all_live)
 {
@@ -2774,7 +2840,7 @@ static void *io_race_user(void *arg)
 				  NULL, 0, &item))
 			access_pages_destroy(r->fd, r->access_fd, item);
 		else
-			io_race_check(r, -1, ENOENT, 0);
+			io_race_check(r, -1, ENOENT, EINVAL);
 		if (!mock_domain(r->fd, r->ioas_id, &stdev, NULL, NULL))
 			io_race_check(r, obj_destroy(r->fd, stdev), 0, 0);
 		else
