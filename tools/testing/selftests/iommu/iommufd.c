@@ -3060,6 +3060,75 @@ TEST_F(kaccess, unmap_all_with_pins)
 	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
 }
 
+struct pin_while_unmapping {
+	int fd;
+	int access_fd;
+	__u64 iova;
+	atomic_bool stop;
+	atomic_int bad_errno;
+	atomic_long pinned;
+};
+
+static void *pin_while_unmapping_thread(void *arg)
+{
+	struct pin_while_unmapping *p = arg;
+	__u32 item;
+
+	while (!atomic_load(&p->stop)) {
+		if (!access_pages(p->fd, p->access_fd, p->iova, 2 * PAGE_SIZE,
+				  NULL, 0, &item)) {
+			atomic_fetch_add(&p->pinned, 1);
+			/* ENOENT when an unmap took the pins meanwhile */
+			if (access_pages_destroy(p->fd, p->access_fd, item) &&
+			    errno != ENOENT)
+				atomic_store(&p->bad_errno, errno);
+		} else if (errno != ENOENT && errno != EINVAL) {
+			atomic_store(&p->bad_errno, errno);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * An unmap of two mappings tells the access of the first while a thread
+ * pins in the second, again and again: the pins taken in the second
+ * meanwhile are given back when the unmap reaches it.  Every unmap
+ * removes both mappings (never EBUSY, nor a warning), and nothing is left
+ * pinned.
+ */
+TEST_F(kaccess, pin_while_unmapping_another_area)
+{
+	struct pin_while_unmapping p = {
+		.fd = self->fd,
+		.access_fd = self->access_fd,
+		.iova = 0x104000,
+	};
+	__u64 iova = 0x100000, unmapped;
+	unsigned int round;
+	pthread_t thread;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_while_unmapping_thread,
+				    &p));
+	for (round = 0; round < 2000; round++) {
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    4 * PAGE_SIZE, iova));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 4 * PAGE_SIZE,
+					    4 * PAGE_SIZE, iova + 4 * PAGE_SIZE));
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova,
+					8 * PAGE_SIZE, &unmapped))
+			TH_LOG("round %u: %s", round, strerror(errno));
+		ASSERT_EQ(8 * PAGE_SIZE, unmapped);
+	}
+	atomic_store(&p.stop, true);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("%ld pins in 2000 rounds", atomic_load(&p.pinned));
+	EXPECT_EQ(0, atomic_load(&p.bad_errno));
+	EXPECT_LT(0, atomic_load(&p.pinned));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, 8 * PAGE_SIZE, 0));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
 #define DETACH_RACERS	4
 
 struct detach_race {
