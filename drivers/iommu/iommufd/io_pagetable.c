@@ -879,6 +879,22 @@ int iopt_iova_ranges(struct io_pagetable *iopt,
 	return 0;
 }
 
+/* Do all mappings start, end and sit in their memory at @align? */
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if ((area->node.start | iopt_area_length(area) |
+		     area->page_offset) & (align - 1))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The alignment mappings must have with @extra attached too: the largest
  * of the domains' smallest page sizes, and a page while an access that
@@ -998,13 +1014,9 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		if ((area->node.start | iopt_area_length(area) |
-		     area->page_offset) & (align - 1)) {
-			rc = -EADDRINUSE;
-			goto out_unlock;
-		}
+	if (!iopt_areas_aligned(iopt, align)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
 	}
 	rc = iopt_reserve_aperture(iopt, domain);
 	if (rc)
@@ -1090,21 +1102,15 @@ out_unlock:
  */
 int iopt_add_pin_access(struct io_pagetable *iopt)
 {
-	struct iopt_area *area;
 	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
-	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		if ((area->node.start | iopt_area_length(area) |
-		     area->page_offset) & (PAGE_SIZE - 1)) {
-			rc = -EADDRINUSE;
-			goto out_unlock;
-		}
+	if (iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		iopt->nr_pin_accesses++;
+		iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
+	} else {
+		rc = -EADDRINUSE;
 	}
-	iopt->nr_pin_accesses++;
-	iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
-out_unlock:
 	up_write(&iopt->iova_rwsem);
 	return rc;
 }
