@@ -454,6 +454,23 @@ static struct page *iopt_fill_page(struct iopt_fill *fill, unsigned long index)
 	return pfn_to_page(run->pfn + (index - run->index));
 }
 
+/* The @n pages of @fill from index @index on, in @out. */
+static void iopt_fill_pages(struct iopt_fill *fill, unsigned long index,
+			    unsigned long n, struct page **out)
+{
+	unsigned long i = iopt_fill_find_run(fill, index), end, k = 0;
+	struct iopt_runs_cursor c;
+	struct iopt_run *run;
+
+	iopt_runs_cursor_init(&c, fill);
+	while (k < n) {
+		run = iopt_runs_at(&c, i);
+		end = iopt_runs_end_at(&c, i++);
+		for (; k < n && index + k < end; k++)
+			out[k] = pfn_to_page(run->pfn + (index + k - run->index));
+	}
+}
+
 /* A fill of @pages holding page @index, or NULL. */
 static struct iopt_fill *iopt_pages_fill_at(struct iopt_pages *pages,
 					    unsigned long index)
@@ -535,7 +552,7 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 					   unsigned long last, bool dirty)
 {
 	unsigned long i = iopt_fill_find_run(fill, first), cur = first, e;
-	unsigned long unpinned = 0;
+	unsigned long run_last, unpinned = 0;
 	struct iopt_runs_cursor c;
 	struct iopt_run *run;
 	struct page *page;
@@ -544,13 +561,15 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 	while (cur <= last) {
 		run = iopt_runs_at(&c, i);
 		page = nth_page(pfn_to_page(run->pfn), cur - run->index);
-		e = min(iopt_runs_end_at(&c, i) - 1, last);
+		run_last = iopt_runs_end_at(&c, i) - 1;
+		/* At most a batch of pages between two reschedules */
+		e = min3(run_last, last, cur + IOPT_PIN_BATCH - 1);
 		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
 						    e - cur + 1, dirty);
 		cur = e + 1;
-		i++;
-		if (!(i % IOPT_RUNS_PER_CHUNK))
-			cond_resched();
+		if (e == run_last)
+			i++;
+		cond_resched();
 	}
 	return unpinned;
 }
@@ -619,6 +638,8 @@ static int iopt_fill_copy_runs(struct iopt_runs_cursor *tail,
 		}
 		cur = end + 1;
 		i++;
+		if (!(i % IOPT_RUNS_PER_CHUNK))
+			cond_resched();
 	}
 	return 0;
 }
@@ -1075,6 +1096,8 @@ static unsigned long iopt_pages_release_held(struct iopt_pages *pages,
 		}
 		if (i == last)
 			break;
+		if (!((i + 1 - first) % IOPT_PIN_BATCH))
+			cond_resched();
 	}
 	return unpinned;
 }
@@ -1138,7 +1161,7 @@ static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
 			   unsigned long last, struct page **out)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long cur = first, held, n, i, stored;
+	unsigned long cur = first, held, n, stored;
 	struct iopt_fill *fill;
 	struct page **batch;
 	long got;
@@ -1160,9 +1183,9 @@ static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
 		batch = out + (cur - first);
 		fill = iopt_pages_fill_at(pages, cur);
 		if (fill) {
-			n = min(held - 1, fill->node.last) - cur + 1;
-			for (i = 0; i < n; i++)
-				batch[i] = iopt_fill_page(fill, cur + i);
+			n = min3(held - 1, fill->node.last,
+				 cur + IOPT_PIN_BATCH - 1) - cur + 1;
+			iopt_fill_pages(fill, cur, n, batch);
 			got = n;
 		} else {
 			n = min3(iopt_pages_next_held(pages, cur, held - 1),
@@ -1252,8 +1275,11 @@ int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
 		pin->users = 1;
 		interval_tree_insert(&pin->node, &pages->access_itree);
 	}
-	for (i = 0; i <= last - first; i++)
+	for (i = 0; i <= last - first; i++) {
 		out[i] = xa_load(&pages->access_pages, first + i);
+		if (!((i + 1) % IOPT_PIN_BATCH))
+			cond_resched();
+	}
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
