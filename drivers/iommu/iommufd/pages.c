@@ -562,8 +562,11 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 		run = iopt_runs_at(&c, i);
 		page = nth_page(pfn_to_page(run->pfn), cur - run->index);
 		run_last = iopt_runs_end_at(&c, i) - 1;
-		/* At most a batch of pages between two reschedules */
-		e = min3(run_last, last, cur + IOPT_PIN_BATCH - 1);
+		/*
+		 * At most a batch of pages between two reschedules, ending at
+		 * a multiple of the batch so as not to split large folios.
+		 */
+		e = min3(run_last, last, cur | (IOPT_PIN_BATCH - 1));
 		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
 						    e - cur + 1, dirty);
 		cur = e + 1;
