@@ -11,6 +11,8 @@
 #include <linux/irqdomain.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 
@@ -723,3 +725,68 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		iommufd_hw_pagetable_put(idev, hwpt);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/**
+ * iommufd_get_hw_info() - IOMMU_GET_HW_INFO: describe a device's IOMMU
+ * @ucmd: the call, with a struct iommu_hw_info
+ *
+ * The IOMMU driver's report (&iommu_ops.hw_info), of type
+ * @out_data_type, is copied to @data_uptr: at most @data_len bytes of it,
+ * and the rest of a longer buffer is zeroed.  @data_len returns the
+ * length of the whole report, so that a short buffer can be grown.  A
+ * driver with nothing to report gives IOMMU_HW_INFO_TYPE_NONE and a length
+ * of 0.  No IOMMU driver of this kernel tracks dirty pages or offers
+ * PASIDs through iommufd: @out_capabilities and @out_max_pasid_log2 are 0.
+ *
+ * Return: 0; -EOPNOTSUPP for flags or a reserved field that is not 0;
+ * -ENOENT when @dev_id names no bound device; -EFAULT when the buffer or
+ * the reply cannot be written; errors of the driver's report.
+ */
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	void __user *buf = u64_to_user_ptr(cmd->data_uptr);
+	u32 type = IOMMU_HW_INFO_TYPE_NONE, len = 0, copy;
+	const struct iommu_ops *ops;
+	struct iommufd_device *idev;
+	void *data = NULL;
+	int rc;
+
+	if (cmd->flags || memchr_inv(cmd->__reserved, 0,
+				     sizeof(cmd->__reserved)))
+		return -EOPNOTSUPP;
+
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	ops = dev_iommu_ops(idev->dev);
+	if (ops->hw_info) {
+		data = ops->hw_info(idev->dev, &len, &type);
+		if (IS_ERR(data)) {
+			rc = PTR_ERR(data);
+			goto out_put;
+		}
+		if (WARN_ON_ONCE(type == IOMMU_HW_INFO_TYPE_NONE && len)) {
+			rc = -ENODEV;
+			goto out_free;
+		}
+	}
+
+	copy = min(cmd->data_len, len);
+	if (copy_to_user(buf, data, copy) ||
+	    clear_user(buf + copy, cmd->data_len - copy)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	cmd->data_len = len;
+	cmd->out_data_type = type;
+	cmd->out_max_pasid_log2 = 0;
+	cmd->out_capabilities = 0;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kfree(data);
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}

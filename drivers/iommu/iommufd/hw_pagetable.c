@@ -3,6 +3,7 @@
  * Hardware page tables: IOMMU domains that mirror an IOAS.
  */
 #include <linux/iommu.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 
@@ -110,4 +111,102 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 		iopt_remove_reserved_iova(&ioas->iopt, hwpt);
 	iommu_domain_free(hwpt->domain);
 	refcount_dec(&ioas->obj.users);
+}
+
+/**
+ * iommufd_hwpt_alloc() - IOMMU_HWPT_ALLOC: a page table a user makes
+ * @ucmd: the call, with a struct iommu_hwpt_alloc
+ *
+ * The page table is made for the IOMMU of the bound device @dev_id and
+ * filled with the mappings of the IOAS @pt_id, whose changes it follows
+ * from then on.  It is the user's: attaches to the IOAS do not pick it up,
+ * it stays when its last device is detached, and it goes with
+ * IOMMU_DESTROY (-EBUSY while a device is attached), or with the iommufd.
+ * It holds its IOAS, which cannot be destroyed before it.
+ *
+ * No IOMMU driver of this kernel nests page tables or tracks dirty pages,
+ * and iommufd has no fault queues: IOMMU_HWPT_ALLOC_NEST_PARENT,
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_FAULT_ID_VALID and every
+ * @data_type but IOMMU_HWPT_DATA_NONE are refused with -EOPNOTSUPP.
+ *
+ * Return: 0; -EOPNOTSUPP for a flag, data type or reserved field this
+ * kernel does not know or support, or for a nested page table without
+ * data; -EINVAL for data without a data type, or a data type without
+ * data, for @pt_id naming nothing, or neither an IOAS nor a page table,
+ * or a page table that is no nesting parent; -ENOENT when @dev_id names
+ * no bound device; the errors of the
+ * IOMMU driver's allocation and of filling the page table (see
+ * iommufd_device_attach()); -EFAULT when the reply cannot be written,
+ * and then no page table is made.
+ */
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	const u32 known = IOMMU_HWPT_ALLOC_NEST_PARENT |
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			  IOMMU_HWPT_FAULT_ID_VALID;
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->flags & ~known || cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE) !=
+	    (!cmd->data_len && !cmd->data_uptr))
+		return -EINVAL;
+
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	/* As mainline: -EINVAL, not -ENOENT, when @pt_id names nothing */
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		rc = -EINVAL;
+		goto out_put_idev;
+	}
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_IOAS:
+		break;
+	case IOMMUFD_OBJ_HWPT:
+		/*
+		 * A nested page table, which needs the driver's data, of a
+		 * nesting parent, which this kernel never makes.
+		 */
+		rc = cmd->flags || cmd->data_type == IOMMU_HWPT_DATA_NONE ?
+			     -EOPNOTSUPP : -EINVAL;
+		goto out_put_pt;
+	default:
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+	if (cmd->flags || cmd->data_type != IOMMU_HWPT_DATA_NONE) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
+	}
+	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+
+	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_put_pt;
+	}
+	rc = iommufd_hw_pagetable_fill(hwpt);
+	if (rc)
+		goto out_abort;
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_abort;
+	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	goto out_put_pt;
+
+out_abort:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
 }

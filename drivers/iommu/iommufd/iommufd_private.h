@@ -208,6 +208,7 @@ struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct device *dev);
 int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 
 /**
@@ -256,7 +257,19 @@ struct iommufd_device {
 
 static_assert(offsetof(struct iommufd_device, obj) == 0);
 
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
 void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
 /**
  * struct iommufd_access - an in-kernel user of an IOAS

@@ -366,6 +366,20 @@ static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 	}
 }
 
+/* What iommufd_test.h says a mock IOMMU reports. */
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct iommu_test_hw_info *info;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
+}
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
 	int kind;
@@ -418,6 +432,7 @@ static const struct iommu_ops mock_plain_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 	.domain_alloc = mock_plain_domain_alloc,
+	.hw_info = mock_hw_info,
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
@@ -430,6 +445,7 @@ static const struct iommu_ops mock_huge_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE | MOCK_HUGE_PAGE_SIZE,
 	.domain_alloc = mock_huge_domain_alloc,
+	.hw_info = mock_hw_info,
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,

@@ -551,6 +551,43 @@ out:
 }
 
 /*
+ * A page table the user makes (IOMMU_HWPT_ALLOC) over a mapped IOAS, the
+ * device moved onto it and back, the IOMMU's report read on the way.
+ */
+static void flow_hwpt(void)
+{
+	__u64 iova = MOCK_APERTURE_START, caps;
+	__u32 ioas, stdev, idev, hwpt, pt_id, len, type;
+	struct iommu_test_hw_info info;
+	bool mapped;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	mapped = !check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova));
+	if (check(mock_domain(fd, ioas, &stdev, NULL, &idev)))
+		goto out;
+	len = sizeof(info);
+	if (!check(get_hw_info(fd, idev, &info, &len, &type, &caps)))
+		verify(len == sizeof(info) &&
+		       type == IOMMU_HW_INFO_TYPE_SELFTEST &&
+		       info.test_reg == IOMMU_HW_INFO_SELFTEST_REGVAL);
+	if (check(hwpt_alloc(fd, idev, ioas, &hwpt)))
+		goto out;
+	if (mapped)
+		verify(!check_map(fd, hwpt, iova, buf, BUF_SIZE));
+	pt_id = hwpt;
+	if (!check(mock_domain_replace(fd, stdev, &pt_id)) && mapped)
+		verify(pt_id == hwpt &&
+		       !check_map(fd, hwpt, iova, buf, BUF_SIZE));
+	pt_id = ioas;
+	check(mock_domain_replace(fd, stdev, &pt_id));
+	check(obj_destroy(fd, hwpt));
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -712,6 +749,10 @@ FIXTURE_VARIANT_ADD(fail_nth, two_domains) {
 
 FIXTURE_VARIANT_ADD(fail_nth, access_domain) {
 	.flow = flow_access_domain,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, hwpt) {
+	.flow = flow_hwpt,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)

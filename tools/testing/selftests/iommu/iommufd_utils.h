@@ -363,6 +363,58 @@ static inline int hwpt_alloc(int fd, __u32 dev_id, __u32 pt_id,
 	return rc;
 }
 
+/*
+ * IOMMU_HWPT_ALLOC with every field given: *@hwpt_id is written only on
+ * success.
+ */
+static inline int hwpt_alloc_full(int fd, __u32 flags, __u32 dev_id,
+				  __u32 pt_id, __u32 data_type, void *data,
+				  __u32 data_len, __u32 *hwpt_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = data_type,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	if (!rc)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+/*
+ * IOMMU_GET_HW_INFO of device @dev_id into @data, of *@data_len bytes;
+ * *@data_len returns the length of the whole report.  @type and @caps may
+ * be NULL.
+ */
+static inline int get_hw_info(int fd, __u32 dev_id, void *data,
+			      __u32 *data_len, __u32 *type, __u64 *caps)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.data_len = *data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+	if (rc)
+		return rc;
+	*data_len = cmd.data_len;
+	if (type)
+		*type = cmd.out_data_type;
+	if (caps)
+		*caps = cmd.out_capabilities;
+	return 0;
+}
+
 static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
 			    __u64 length)
 {

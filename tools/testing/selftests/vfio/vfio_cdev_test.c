@@ -430,6 +430,82 @@ static void testbed_iommu(char kind[16])
 		sscanf(arg + strlen("testbed.iommu="), "%15[a-z]", kind);
 }
 
+/*
+ * IOMMU_HWPT_ALLOC as QEMU 9.1 and later use it: a page table of the
+ * edu's IOMMU on the IOAS, the edu attached to it by its ID and doing DMA
+ * through it; it refuses to go while attached, and stays after a detach.
+ */
+TEST_F(cdev, hwpt_alloc)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = self->devid,
+		.pt_id = self->ioas,
+	};
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	uint32_t out;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf, IOVA,
+				 BUF_SIZE));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_NE(self->hwpt, alloc.out_hwpt_id);
+	ASSERT_EQ(0, vfio_cdev_attach(self->device, alloc.out_hwpt_id, &out));
+	EXPECT_EQ(alloc.out_hwpt_id, out);
+	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x5e));
+
+	destroy.id = alloc.out_hwpt_id;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+	EXPECT_EQ(EBUSY, errno);
+	/* Back on the IOAS: the kernel makes a page table again. */
+	ASSERT_EQ(0, vfio_cdev_attach(self->device, self->ioas, &out));
+	EXPECT_NE(alloc.out_hwpt_id, out);
+	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x5f));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+}
+
+/*
+ * IOMMU_GET_HW_INFO of the edu: intel-iommu reports its capability
+ * registers (struct iommu_hw_info_vtd), virtio-iommu has nothing to
+ * report (type NONE, length 0, the buffer zeroed).
+ */
+TEST_F(cdev, hw_info)
+{
+	struct iommu_hw_info_vtd vtd;
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = self->devid,
+		.data_len = sizeof(vtd),
+		.data_uptr = (uintptr_t)&vtd,
+	};
+	char kind[16];
+
+	if (_metadata->skip)
+		return;
+	testbed_iommu(kind);
+	memset(&vtd, 0xaa, sizeof(vtd));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(0, info.out_capabilities &
+		     ~(__u64)IOMMU_HW_CAP_DIRTY_TRACKING);
+	if (!strcmp(kind, "intel")) {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_data_type);
+		EXPECT_EQ(sizeof(vtd), info.data_len);
+		EXPECT_EQ(0, vtd.__reserved);
+		/* Some adjusted guest address width (SAGAW, bits 12:8) */
+		EXPECT_NE(0, vtd.cap_reg & (0x1fULL << 8));
+		EXPECT_NE(0, vtd.ecap_reg);
+	} else if (!strcmp(kind, "virtio")) {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_NONE, info.out_data_type);
+		EXPECT_EQ(0, info.data_len);
+		EXPECT_EQ(0, vtd.cap_reg);
+		EXPECT_EQ(0, vtd.ecap_reg);
+	}
+	info.dev_id = self->ioas;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(ENOENT, errno);
+}
+
 #define ALLOW_UNSAFE_INTERRUPTS \
 	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 
