@@ -75,10 +75,10 @@ STAGE := $(TOP)/mk/stage.sh
 # Debian packages the build and the test rig need.
 PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	xz-utils python3 python3-ply python3-git qemu-system-x86 busybox-static sparse \
-	coccinelle ocaml-nox ccache linux-source-6.1
+	coccinelle ocaml-nox ccache linux-source-6.1 debootstrap
 
-.PHONY: help deps tree sync config kernel tests initramfs lint rigtests \
-	boot bench cross-s390 check check-mainline run clean distclean
+.PHONY: help deps tree sync config kernel tests initramfs rootfs lint \
+	rigtests boot bench cross-s390 check check-mainline run clean distclean
 
 help:
 	@sed -n '1,/^$$/s/^# \{0,1\}//p' $(TOP)/Makefile
@@ -129,12 +129,18 @@ lint: tree
 	@$(STAGE) lint python3 $(TOP)/mk/lint.py $(LINUX) $(BUILD)/obj-lint \
 		$(BUILD)/lint.tap $(FRAGMENTS) $(TOP)/testbed/lint.config
 
-boot: initramfs
+# Debian 13 with its QEMU 10.0, for the tests that run a real VMM in the
+# guest: made once with debootstrap, shared read-only with the guest.
+ROOTFS := $(BUILD)/rootfs-trixie
+rootfs: deps
+	@$(STAGE) rootfs $(TOP)/testbed/mkrootfs.sh $(ROOTFS)
+
+boot: initramfs rootfs
 	@rm -f $(BUILD)/stages.boot
 	@$(STAGE) boot $(TOP)/testbed/qemu.sh --mode check --iommu $(IOMMU) \
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
-		--out $(RUN) --tests "$(TESTS)"
+		--out $(RUN) --tests "$(TESTS)" --rootfs $(ROOTFS)
 
 # The benchmark in full (tools/testing/selftests/vfio/vfio_dma_bench.c):
 # its table is printed and kept in build/bench/tap.log.
@@ -152,13 +158,14 @@ bench: initramfs
 # Mainline 6.12 (Debian's linux-source-6.12) built with the test kernel's
 # configuration and booted with our test programs, as a black box: the
 # oracle for what mainline does (mk/mainline.sh).  Kept out of "check".
-check-mainline: tests
+check-mainline: tests rootfs
 	@[ -f /usr/src/linux-source-6.12.tar.xz ] || { \
 		SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && $$SUDO env \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends linux-source-6.12; }
-	@$(TOP)/mk/mainline.sh $(BUILD) $(BUILD)/tests $(IOMMU) "$(TESTS)"
+	@$(TOP)/mk/mainline.sh $(BUILD) $(BUILD)/tests $(IOMMU) "$(TESTS)" \
+		$(ROOTFS)
 	@python3 $(TOP)/testbed/results.py --config $(IOMMU),mainline \
 		$$(ls -d $(BUILD)/run-mainline-mock $(BUILD)/run-mainline \
 		2>/dev/null)
@@ -206,11 +213,11 @@ check:
 		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run=intel \
 		$(BUILD)/run-virtio=virtio $(BUILD)/run-nogroup=intel,nogroup
 
-run: initramfs
+run: initramfs rootfs
 	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
-		--out $(BUILD)/run-demo
+		--out $(BUILD)/run-demo --rootfs $(ROOTFS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \

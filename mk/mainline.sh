@@ -4,7 +4,7 @@
 # programs, so that a test asserting a behaviour mainline does not have
 # shows.  Only the built kernel is used; its sources are not read.
 #
-#   mainline.sh BUILD TESTS IOMMU "PROGRAMS"
+#   mainline.sh BUILD TESTS IOMMU "PROGRAMS" [ROOTFS]
 #
 # BUILD/mainline/linux holds the extracted source, BUILD/obj-mainline the
 # kernel (kept between runs, so a second run only boots).  Options of our
@@ -15,12 +15,14 @@
 # the programs of the mock (iommufd*) run with intel_iommu=off, logs in
 # BUILD/run-mainline-mock; the others on the IOMMU machine, logs in
 # BUILD/run-mainline.  PROGRAMS, when not empty, picks programs of the
-# test list.
+# test list.  ROOTFS is testbed/mkrootfs.sh's root filesystem with the
+# VMMs the guest tests run.
 set -eo pipefail
 build=$1
 tests=$2
 iommu=$3
 only=$4
+rootfs=$5
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 tarball=/usr/src/linux-source-6.12.tar.xz
@@ -77,7 +79,8 @@ rm -rf "$build/run-mainline-mock" "$build/run-mainline"
 boot() {
 	"$top/mk/stage.sh" mainline-boot "$top/testbed/qemu.sh" --mode check \
 		--kernel "$obj/arch/x86/boot/bzImage" \
-		--initrd "$build/initramfs-mainline/initramfs.cpio.gz" "$@"
+		--initrd "$build/initramfs-mainline/initramfs.cpio.gz" \
+		${rootfs:+--rootfs "$rootfs"} "$@"
 }
 [ -z "$mock" ] || boot --iommu intel --append intel_iommu=off \
 	--out "$build/run-mainline-mock" --tests "${mock# }"

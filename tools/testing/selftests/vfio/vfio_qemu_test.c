@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A real VMM on this kernel: Debian 13's QEMU 10.0, unmodified, assigns
+ * the edu to a VM through iommufd as VMMs of today do (IOMMU_GET_HW_INFO,
+ * IOMMU_HWPT_ALLOC, the device cdev), and through the legacy container.
+ *
+ * QEMU runs from the root filesystem the test machine shares at /rootfs
+ * (testbed/mkrootfs.sh), entered with chroot, with a 64 MiB VM that never
+ * starts (-S): realizing the device maps the VM's RAM for DMA, which is
+ * all these tests need.  Each test checks that the device was realized,
+ * that the RAM is pinned while QEMU runs (VmPin for iommufd, VmLck for
+ * the type1 container), that QEMU quits cleanly, and that the device is
+ * free again afterwards.  QEMU's own output is in the test's log when
+ * something fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+#define ROOTFS		"/rootfs"
+#define QEMU		"/usr/bin/qemu-system-x86_64"
+#define GUEST_MB	64
+/* Starting QEMU inside the emulated test machine takes a while. */
+#define START_SECS	90
+#define QUIT_SECS	30
+
+/* A QEMU started by vmm_start(), its monitor on a pipe. */
+struct vmm {
+	pid_t pid;
+	int in;			/* the monitor's input */
+	int out;		/* QEMU's stdout and stderr */
+	char log[32768];	/* all it printed so far */
+	size_t len;
+};
+
+/*
+ * Start QEMU in the chroot with the VM's devices @dev_args (NULL ended);
+ * the descriptors the caller opened without O_CLOEXEC are inherited.
+ */
+static int vmm_start(struct vmm *v, const char *const *dev_args)
+{
+	static const char *const base[] = {
+		QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-serial", "none", "-monitor", "stdio", "-S",
+		"-trace", "iommufd_backend_alloc_hwpt",
+		"-trace", "iommufd_cdev_attach_ioas_hwpt",
+	};
+	const char *argv[64];
+	int in[2], out[2];
+	size_t n = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (n = 0; n < ARRAY_SIZE(base); n++)
+		argv[n] = base[n];
+	while (*dev_args && n < ARRAY_SIZE(argv) - 1)
+		argv[n++] = *dev_args++;
+	argv[n] = NULL;
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return -errno;
+	v->pid = fork();
+	if (v->pid < 0)
+		return -errno;
+	if (!v->pid) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		if (chroot(ROOTFS) || chdir("/"))
+			_exit(126);
+		execv(QEMU, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	v->in = in[1];
+	v->out = out[0];
+	return 0;
+}
+
+/*
+ * Read QEMU's output until it has printed @want @count times in all, or
+ * ended, or @secs passed.  Returns 0 when it has.
+ */
+static int vmm_expect(struct vmm *v, const char *want, int count, int secs)
+{
+	time_t end = time(NULL) + secs;
+	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
+	const char *p;
+	ssize_t got;
+	int seen;
+
+	for (;;) {
+		seen = 0;
+		for (p = v->log; (p = strstr(p, want)); p++)
+			seen++;
+		if (seen >= count)
+			return 0;
+		if (time(NULL) >= end || v->len >= sizeof(v->log) - 1)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
+		if (got <= 0)
+			return -EPIPE;
+		v->len += got;
+		v->log[v->len] = 0;
+	}
+}
+
+/* Keep what QEMU printed on its way out, for the log. */
+static void vmm_drain(struct vmm *v)
+{
+	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
+	ssize_t got;
+
+	while (v->len < sizeof(v->log) - 1 && poll(&pfd, 1, 0) > 0) {
+		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
+		if (got <= 0)
+			break;
+		v->len += got;
+		v->log[v->len] = 0;
+	}
+}
+
+/* A monitor command; returns when the next prompt is out. */
+static int vmm_command(struct vmm *v, const char *cmd, int prompts)
+{
+	if (write(v->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return -EIO;
+	return vmm_expect(v, "(qemu) ", prompts, 30);
+}
+
+/* "quit", then QEMU's exit status; killed after QUIT_SECS. */
+static int vmm_quit(struct vmm *v)
+{
+	int status, i;
+
+	if (write(v->in, "quit\n", 5) != 5)
+		kill(v->pid, SIGKILL);
+	for (i = 0; i < QUIT_SECS * 10; i++) {
+		if (waitpid(v->pid, &status, WNOHANG) == v->pid)
+			goto out;
+		usleep(100000);
+	}
+	kill(v->pid, SIGKILL);
+	waitpid(v->pid, &status, 0);
+	status = -1;
+out:
+	vmm_drain(v);
+	close(v->in);
+	close(v->out);
+	v->in = v->out = -1;
+	return status;
+}
+
+/*
+ * What QEMU printed, into the test's output: each line as "# qemu: ...",
+ * so that the last of them (its error, when it refused the device) show
+ * with the failure.
+ */
+static void vmm_log(struct vmm *v)
+{
+	const char *p = v->log, *eol;
+
+	vmm_drain(v);
+	while (*p) {
+		eol = strchrnul(p, '\n');
+		printf("# qemu: %.*s\n", (int)(eol - p), p);
+		p = *eol ? eol + 1 : eol;
+	}
+	fflush(stdout);
+}
+
+static long vmm_status_kb(struct vmm *v, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
+	return proc_file_kb(path, key);
+}
+
+/*
+ * From QEMU's trace: how many page tables it allocated (successful
+ * IOMMU_HWPT_ALLOC calls), and the IDs it attached devices to.
+ */
+static int vmm_hwpts(struct vmm *v, int *ids, int max, int *nids)
+{
+	const char *p, *eol, *ok;
+	int allocs = 0;
+
+	for (p = v->log; (p = strstr(p, "iommufd_backend_alloc_hwpt")); p++) {
+		eol = strchr(p, '\n');
+		ok = strstr(p, " (0)");
+		if (eol && ok && ok < eol)
+			allocs++;
+	}
+	*nids = 0;
+	for (p = v->log; (p = strstr(p, "Successfully attached device")); p++)
+		if (*nids < max && strstr(p, "to id=") &&
+		    sscanf(strstr(p, "to id="), "to id=%d", &ids[*nids]) == 1)
+			(*nids)++;
+	return allocs;
+}
+
+/* Whether the device is free for a new owner: a new bind works. */
+static bool device_bindable(const char *bdf)
+{
+	int iommufd = iommufd_open(), dev = vfio_cdev_open(bdf);
+	uint32_t devid;
+	bool ok;
+
+	ok = iommufd >= 0 && dev >= 0 && !vfio_cdev_bind(dev, iommufd, &devid);
+	if (dev >= 0)
+		close(dev);
+	if (iommufd >= 0)
+		close(iommufd);
+	return ok;
+}
+
+static bool qemu_present(void)
+{
+	struct stat st;
+
+	return !stat(ROOTFS QEMU, &st);
+}
+
+FIXTURE(qemu) {
+	char bdf[BDF_LEN];
+	char old_driver[64];
+	struct vmm vmm;
+	bool started;
+	long pinned_kb;		/* what QEMU had pinned while it ran */
+	/* The edu that shares a group with an e1000, when a test took it */
+	char edu2[BDF_LEN];
+	char edu2_driver[64];
+	char e1000[BDF_LEN];
+};
+
+FIXTURE_SETUP(qemu)
+{
+	if (!need(_metadata, qemu_present(),
+		  "QEMU in " ROOTFS " (testbed/mkrootfs.sh)"))
+		return;
+	if (!need(_metadata, !edu_find_alone(self->bdf),
+		  "edu alone in its IOMMU group"))
+		return;
+	ASSERT_EQ(0, pci_driver_of(self->bdf, self->old_driver,
+				   sizeof(self->old_driver)));
+	ASSERT_EQ(0, pci_bind(self->bdf, "vfio-pci"));
+}
+
+FIXTURE_TEARDOWN(qemu)
+{
+	if (self->started && self->vmm.pid > 0 &&
+	    !waitpid(self->vmm.pid, NULL, WNOHANG)) {
+		kill(self->vmm.pid, SIGKILL);
+		waitpid(self->vmm.pid, NULL, 0);
+	}
+	if (self->bdf[0])
+		pci_bind(self->bdf, self->old_driver[0] ? self->old_driver :
+							  NULL);
+	if (self->edu2[0]) {
+		pci_bind(self->edu2, self->edu2_driver[0] ?
+					     self->edu2_driver : NULL);
+		pci_bind(self->e1000, "e1000");
+	}
+}
+
+/*
+ * Start QEMU with @dev_args, check the device is realized and the VM's RAM
+ * pinned (@pin_key of QEMU's /proc status), quit it, and check it ended
+ * well.  Returns QEMU's log, for more checks.
+ */
+static struct vmm *run_qemu(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(qemu) *self,
+			    const char *const *dev_args, const char *pin_key,
+			    int devices)
+{
+	struct vmm *v = &self->vmm;
+	long kb;
+	int rc;
+
+	ASSERT_EQ(0, vmm_start(v, dev_args));
+	self->started = true;
+	rc = vmm_expect(v, "(qemu) ", 1, START_SECS);
+	ASSERT_EQ(0, rc) vmm_log(v);
+	kb = vmm_status_kb(v, pin_key);
+	self->pinned_kb = kb;
+	TH_LOG("QEMU %s: %ld kB", pin_key, kb);
+	/*
+	 * About the VM's RAM: iommufd's VmPin is the RAM and the BIOS
+	 * (65792 kB), type1's VmLck came out 256 KiB short of the RAM
+	 * (65280 kB).
+	 */
+	EXPECT_LE((GUEST_MB - 1) * 1024L, kb) vmm_log(v);
+	ASSERT_EQ(0, vmm_command(v, "info pci\n", 2)) vmm_log(v);
+	/* The edu, as the VM sees it: a realized vfio-pci device */
+	ASSERT_EQ(0, vmm_expect(v, "1234:11e8", devices, 0)) vmm_log(v);
+	rc = vmm_quit(v);
+	EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) {
+		TH_LOG("QEMU ended with status %#x", rc);
+		vmm_log(v);
+	}
+	self->started = false;
+	return v;
+}
+
+/* -object iommufd, the device named by its address, as a user would. */
+TEST_F(qemu, iommufd_object)
+{
+	char dev[128];
+	const char *args[] = {
+		"-object", "iommufd,id=fd0", "-device", dev, NULL,
+	};
+	int ids[4], nids;
+	struct vmm *v;
+
+	if (_metadata->skip)
+		return;
+	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
+	v = run_qemu(_metadata, self, args, "VmPin", 1);
+	/* QEMU made the device's page table itself. */
+	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
+	EXPECT_EQ(1, nids);
+	EXPECT_TRUE(device_bindable(self->bdf));
+}
+
+/*
+ * The iommufd and the device cdev opened by the caller and handed over as
+ * descriptors, as libvirt does.
+ */
+TEST_F(qemu, iommufd_fd_passing)
+{
+	char obj[64], dev[64];
+	const char *args[] = {
+		"-object", obj, "-device", dev, NULL,
+	};
+	int iommufd, device;
+
+	if (_metadata->skip)
+		return;
+	iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, iommufd);
+	device = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, device);
+	ASSERT_EQ(0, fcntl(device, F_SETFD, 0));
+	snprintf(obj, sizeof(obj), "iommufd,id=fd0,fd=%d", iommufd);
+	snprintf(dev, sizeof(dev), "vfio-pci,fd=%d,iommufd=fd0", device);
+	run_qemu(_metadata, self, args, "VmPin", 1);
+	close(device);
+	close(iommufd);
+	EXPECT_TRUE(device_bindable(self->bdf));
+}
+
+/* The same QEMU on the legacy type1 container, for comparison */
+TEST_F(qemu, legacy_container)
+{
+	char dev[64];
+	const char *args[] = { "-device", dev, NULL };
+
+	if (_metadata->skip)
+		return;
+	if (!need_config(_metadata, vfio_containers_configured(),
+			 "CONFIG_VFIO_CONTAINER"))
+		return;
+	snprintf(dev, sizeof(dev), "vfio-pci,host=%s", self->bdf);
+	run_qemu(_metadata, self, args, "VmLck", 1);
+	EXPECT_TRUE(device_bindable(self->bdf));
+}
+
+/*
+ * Two edus on one iommufd: the second is attached to the page table QEMU
+ * allocated for the first (one IOMMU, compatible), and the VM's RAM is
+ * pinned once for both.
+ */
+TEST_F(qemu, two_devices_share_a_hwpt)
+{
+	char dev[128], dev2[128];
+	const char *args[] = {
+		"-object", "iommufd,id=fd0", "-device", dev, "-device", dev2,
+		NULL,
+	};
+	int ids[4], nids;
+	struct vmm *v;
+
+	if (_metadata->skip)
+		return;
+	if (!need(_metadata, !edu_find_grouped(self->edu2, self->e1000),
+		  "edu sharing a group with an e1000"))
+		return;
+	/* Its group is viable once the e1000 has no driver. */
+	ASSERT_EQ(0, pci_driver_of(self->edu2, self->edu2_driver,
+				   sizeof(self->edu2_driver)));
+	ASSERT_EQ(0, pci_unbind(self->e1000));
+	ASSERT_EQ(0, pci_bind(self->edu2, "vfio-pci"));
+	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
+	snprintf(dev2, sizeof(dev2), "vfio-pci,host=%s,iommufd=fd0",
+		 self->edu2);
+	v = run_qemu(_metadata, self, args, "VmPin", 2);
+	EXPECT_GT(2 * GUEST_MB * 1024L, self->pinned_kb);
+	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
+	ASSERT_EQ(2, nids) vmm_log(v);
+	EXPECT_EQ(ids[0], ids[1]);
+	EXPECT_TRUE(device_bindable(self->edu2));
+}
+
+TEST_HARNESS_MAIN
