@@ -434,6 +434,9 @@ static void testbed_iommu(char kind[16])
  * IOMMU_HWPT_ALLOC as QEMU 9.1 and later use it: a page table of the
  * edu's IOMMU on the IOAS, the edu attached to it by its ID and doing DMA
  * through it; it refuses to go while attached, and stays after a detach.
+ * Made before any attach, it has the IOMMU's real aperture from the
+ * start: the IOAS reports the same IOVA ranges as with the page table an
+ * attach makes.
  */
 TEST_F(cdev, hwpt_alloc)
 {
@@ -443,10 +446,14 @@ TEST_F(cdev, hwpt_alloc)
 		.pt_id = self->ioas,
 	};
 	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	struct iommu_iova_range auto_r[8], user_r[8];
+	int n_auto, n_user, i;
 	uint32_t out;
 
 	if (_metadata->skip)
 		return;
+	n_auto = iova_ranges(self->iommufd, self->ioas, auto_r);
+	ASSERT_LT(0, n_auto);
 	ASSERT_EQ(0, iommufd_map(self->iommufd, self->ioas, self->buf, IOVA,
 				 BUF_SIZE));
 	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
@@ -454,6 +461,15 @@ TEST_F(cdev, hwpt_alloc)
 	ASSERT_EQ(0, vfio_cdev_attach(self->device, alloc.out_hwpt_id, &out));
 	EXPECT_EQ(alloc.out_hwpt_id, out);
 	ASSERT_EQ(0, roundtrip(&self->edu, IOVA, self->buf, 0x5e));
+	n_user = iova_ranges(self->iommufd, self->ioas, user_r);
+	ASSERT_EQ(n_auto, n_user);
+	for (i = 0; i < n_auto; i++) {
+		EXPECT_EQ(auto_r[i].start, user_r[i].start);
+		EXPECT_EQ(auto_r[i].last, user_r[i].last)
+			TH_LOG("range %d ends at %#llx, not %#llx", i,
+			       (unsigned long long)user_r[i].last,
+			       (unsigned long long)auto_r[i].last);
+	}
 
 	destroy.id = alloc.out_hwpt_id;
 	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
