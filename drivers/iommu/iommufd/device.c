@@ -767,7 +767,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 			rc = PTR_ERR(data);
 			goto out_put;
 		}
-		if (WARN_ON_ONCE(type == IOMMU_HW_INFO_TYPE_NONE && len)) {
+		if (WARN_ON_ONCE(!data ||
+				 (type == IOMMU_HW_INFO_TYPE_NONE && len))) {
 			rc = -ENODEV;
 			goto out_free;
 		}

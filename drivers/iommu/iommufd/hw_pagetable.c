@@ -153,8 +153,11 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags & ~known || cmd->__reserved || cmd->__reserved2)
 		return -EOPNOTSUPP;
-	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE) !=
-	    (!cmd->data_len && !cmd->data_uptr))
+	/*
+	 * Data goes with a data type (IOMMU_HWPT_DATA_NONE is 0), and its
+	 * length says whether there is any: the pointer is not read then.
+	 */
+	if (!cmd->data_len != !cmd->data_type)
 		return -EINVAL;
 
 	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);

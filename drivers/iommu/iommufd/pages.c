@@ -552,6 +552,7 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 					   unsigned long last, bool dirty)
 {
 	unsigned long i = iopt_fill_find_run(fill, first), cur = first, e;
+	unsigned long upfn0 = fill->pages->uptr >> PAGE_SHIFT;
 	unsigned long run_last, unpinned = 0;
 	struct iopt_runs_cursor c;
 	struct iopt_run *run;
@@ -563,10 +564,13 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 		page = nth_page(pfn_to_page(run->pfn), cur - run->index);
 		run_last = iopt_runs_end_at(&c, i) - 1;
 		/*
-		 * At most a batch of pages between two reschedules, ending at
-		 * a multiple of the batch so as not to split large folios.
+		 * At most a batch of pages between two reschedules, ending
+		 * where the user address is a multiple of the batch: there
+		 * a large folio mapped at its natural alignment ends too,
+		 * and no step unpins parts of two.
 		 */
-		e = min3(run_last, last, cur | (IOPT_PIN_BATCH - 1));
+		e = min3(run_last, last,
+			 cur + (~(upfn0 + cur) & (IOPT_PIN_BATCH - 1)));
 		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
 						    e - cur + 1, dirty);
 		cur = e + 1;
@@ -1179,7 +1183,9 @@ static int iopt_pages_hold(struct iopt_pages *pages, unsigned long first,
 		if (!xa_find(&pages->access_pages, &held, last, XA_PRESENT))
 			held = last + 1;
 		if (held == cur) {
-			cur++;
+			/* Held by an access already: nothing to do */
+			if (!(++cur % IOPT_PIN_BATCH))
+				cond_resched();
 			continue;
 		}
 		/* [cur, held - 1]: pages no access holds; split by fills */

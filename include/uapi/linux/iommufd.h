@@ -427,8 +427,9 @@ enum iommu_hwpt_data_type {
  * the page table and fills it with the IOAS's mappings; NEST_PARENT makes
  * it usable as the second stage of nested page tables.  With @pt_id such a
  * parent and a @data_type of the IOMMU's own, the new page table is a first
- * stage that userspace owns, described by the data.  @data_len and
- * @data_uptr are 0 with IOMMU_HWPT_DATA_NONE and required otherwise.
+ * stage that userspace owns, described by the data.  @data_len is 0 with
+ * IOMMU_HWPT_DATA_NONE, and @data_uptr is then not read; other data types
+ * require both.
  */
 struct iommu_hwpt_alloc {
 	__u32 size;

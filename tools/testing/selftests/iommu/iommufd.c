@@ -1964,6 +1964,37 @@ TEST_F(mock, hwpt_alloc)
 	ASSERT_EQ(0, obj_destroy(self->fd, self->ioas_id));
 }
 
+/* Whether the mock driver makes nesting parents (mainline's does). */
+static bool nesting_supported(int fd, __u32 idev_id, __u32 ioas_id)
+{
+	__u32 hwpt_id;
+
+	if (hwpt_alloc_full(fd, IOMMU_HWPT_ALLOC_NEST_PARENT, idev_id,
+			    ioas_id, IOMMU_HWPT_DATA_NONE, NULL, 0, &hwpt_id))
+		return false;
+	obj_destroy(fd, hwpt_id);
+	return true;
+}
+
+/*
+ * The data length, not the pointer, says whether there is data: with no
+ * data type, a pointer with a length of 0 is not looked at, and a length
+ * is refused.
+ */
+TEST_F(mock, hwpt_alloc_data_length_decides)
+{
+	__u32 data = 0, hwpt_id;
+
+	ASSERT_EQ(0, hwpt_alloc_full(self->fd, 0, self->idev_id,
+				     self->ioas_id, IOMMU_HWPT_DATA_NONE,
+				     &data, 0, &hwpt_id));
+	ASSERT_EQ(0, obj_destroy(self->fd, hwpt_id));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_full(self->fd, 0, self->idev_id,
+					     self->ioas_id,
+					     IOMMU_HWPT_DATA_NONE, &data,
+					     sizeof(data), &hwpt_id));
+}
+
 /*
  * IOMMU_HWPT_ALLOC refused: each call fails with its errno and leaves no
  * object behind (the next object takes the ID a probe object had).
@@ -2001,18 +2032,24 @@ TEST_F(mock, hwpt_alloc_bad_input)
 					self->idev_id, &hwpt_id));
 	/*
 	 * A page table as the parent: a nested one needs the driver's data,
-	 * and a parent made as a nesting parent.
+	 * and a driver that nests (EOPNOTSUPP) and a parent made as a
+	 * nesting parent (EINVAL), which the parent here is not.
 	 */
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, self->idev_id,
 					    self->hwpt_id, &hwpt_id));
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_full(self->fd, 0, self->idev_id,
-					     self->hwpt_id,
-					     IOMMU_HWPT_DATA_SELFTEST, &data,
-					     sizeof(data), &hwpt_id));
-	/* A data type without data */
+	EXPECT_ERRNO(nesting_supported(self->fd, self->idev_id,
+				       self->ioas_id) ? EINVAL : EOPNOTSUPP,
+		     hwpt_alloc_full(self->fd, 0, self->idev_id, self->hwpt_id,
+				     IOMMU_HWPT_DATA_SELFTEST, &data,
+				     sizeof(data), &hwpt_id));
+	/* A data type without data: its length decides */
 	EXPECT_ERRNO(EINVAL, hwpt_alloc_full(self->fd, 0, self->idev_id,
 					     self->ioas_id,
 					     IOMMU_HWPT_DATA_SELFTEST, NULL, 0,
+					     &hwpt_id));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_full(self->fd, 0, self->idev_id,
+					     self->ioas_id,
+					     IOMMU_HWPT_DATA_SELFTEST, &data, 0,
 					     &hwpt_id));
 	/* Driver data for a page table of an IOAS, which takes none */
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc_full(self->fd, 0, self->idev_id,

@@ -42,6 +42,8 @@
 /* A QEMU started by vmm_start(), its monitor on a pipe. */
 struct vmm {
 	pid_t pid;
+	bool running;		/* started, and not waited for yet */
+	long pinned_kb;		/* what it had pinned while it ran */
 	int in;			/* the monitor's input */
 	int out;		/* QEMU's stdout and stderr */
 	char log[32768];	/* all it printed so far */
@@ -77,6 +79,7 @@ static int vmm_start(struct vmm *v, const char *const *dev_args)
 	v->pid = fork();
 	if (v->pid < 0)
 		return -errno;
+	v->running = !!v->pid;
 	if (!v->pid) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
@@ -162,10 +165,12 @@ static int vmm_quit(struct vmm *v)
 	waitpid(v->pid, &status, 0);
 	status = -1;
 out:
+	v->running = false;
 	vmm_drain(v);
 	close(v->in);
 	close(v->out);
-	v->in = v->out = -1;
+	v->in = -1;
+	v->out = -1;
 	return status;
 }
 
@@ -244,8 +249,6 @@ FIXTURE(qemu) {
 	char bdf[BDF_LEN];
 	char old_driver[64];
 	struct vmm vmm;
-	bool started;
-	long pinned_kb;		/* what QEMU had pinned while it ran */
 	/* The edu that shares a group with an e1000, when a test took it */
 	char edu2[BDF_LEN];
 	char edu2_driver[64];
@@ -267,8 +270,7 @@ FIXTURE_SETUP(qemu)
 
 FIXTURE_TEARDOWN(qemu)
 {
-	if (self->started && self->vmm.pid > 0 &&
-	    !waitpid(self->vmm.pid, NULL, WNOHANG)) {
+	if (self->vmm.running) {
 		kill(self->vmm.pid, SIGKILL);
 		waitpid(self->vmm.pid, NULL, 0);
 	}
@@ -287,21 +289,18 @@ FIXTURE_TEARDOWN(qemu)
  * pinned (@pin_key of QEMU's /proc status), quit it, and check it ended
  * well.  Returns QEMU's log, for more checks.
  */
-static struct vmm *run_qemu(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(qemu) *self,
-			    const char *const *dev_args, const char *pin_key,
-			    int devices)
+static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
+		     const char *const *dev_args, const char *pin_key,
+		     int devices)
 {
-	struct vmm *v = &self->vmm;
 	long kb;
 	int rc;
 
 	ASSERT_EQ(0, vmm_start(v, dev_args));
-	self->started = true;
 	rc = vmm_expect(v, "(qemu) ", 1, START_SECS);
 	ASSERT_EQ(0, rc) vmm_log(v);
 	kb = vmm_status_kb(v, pin_key);
-	self->pinned_kb = kb;
+	v->pinned_kb = kb;
 	TH_LOG("QEMU %s: %ld kB", pin_key, kb);
 	/*
 	 * About the VM's RAM: iommufd's VmPin is the RAM and the BIOS
@@ -317,24 +316,22 @@ static struct vmm *run_qemu(struct __test_metadata *_metadata,
 		TH_LOG("QEMU ended with status %#x", rc);
 		vmm_log(v);
 	}
-	self->started = false;
-	return v;
 }
 
 /* -object iommufd, the device named by its address, as a user would. */
 TEST_F(qemu, iommufd_object)
 {
 	char dev[128];
-	const char *args[] = {
+	const char *const args[] = {
 		"-object", "iommufd,id=fd0", "-device", dev, NULL,
 	};
 	int ids[4], nids;
-	struct vmm *v;
+	struct vmm *v = &self->vmm;
 
 	if (_metadata->skip)
 		return;
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
-	v = run_qemu(_metadata, self, args, "VmPin", 1);
+	run_qemu(_metadata, v, args, "VmPin", 1);
 	/* QEMU made the device's page table itself. */
 	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
 	EXPECT_EQ(1, nids);
@@ -348,7 +345,7 @@ TEST_F(qemu, iommufd_object)
 TEST_F(qemu, iommufd_fd_passing)
 {
 	char obj[64], dev[64];
-	const char *args[] = {
+	const char *const args[] = {
 		"-object", obj, "-device", dev, NULL,
 	};
 	int iommufd, device;
@@ -362,7 +359,7 @@ TEST_F(qemu, iommufd_fd_passing)
 	ASSERT_EQ(0, fcntl(device, F_SETFD, 0));
 	snprintf(obj, sizeof(obj), "iommufd,id=fd0,fd=%d", iommufd);
 	snprintf(dev, sizeof(dev), "vfio-pci,fd=%d,iommufd=fd0", device);
-	run_qemu(_metadata, self, args, "VmPin", 1);
+	run_qemu(_metadata, &self->vmm, args, "VmPin", 1);
 	close(device);
 	close(iommufd);
 	EXPECT_TRUE(device_bindable(self->bdf));
@@ -372,7 +369,7 @@ TEST_F(qemu, iommufd_fd_passing)
 TEST_F(qemu, legacy_container)
 {
 	char dev[64];
-	const char *args[] = { "-device", dev, NULL };
+	const char *const args[] = { "-device", dev, NULL };
 
 	if (_metadata->skip)
 		return;
@@ -380,7 +377,7 @@ TEST_F(qemu, legacy_container)
 			 "CONFIG_VFIO_CONTAINER"))
 		return;
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s", self->bdf);
-	run_qemu(_metadata, self, args, "VmLck", 1);
+	run_qemu(_metadata, &self->vmm, args, "VmLck", 1);
 	EXPECT_TRUE(device_bindable(self->bdf));
 }
 
@@ -392,12 +389,12 @@ TEST_F(qemu, legacy_container)
 TEST_F(qemu, two_devices_share_a_hwpt)
 {
 	char dev[128], dev2[128];
-	const char *args[] = {
+	const char *const args[] = {
 		"-object", "iommufd,id=fd0", "-device", dev, "-device", dev2,
 		NULL,
 	};
 	int ids[4], nids;
-	struct vmm *v;
+	struct vmm *v = &self->vmm;
 
 	if (_metadata->skip)
 		return;
@@ -412,8 +409,8 @@ TEST_F(qemu, two_devices_share_a_hwpt)
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
 	snprintf(dev2, sizeof(dev2), "vfio-pci,host=%s,iommufd=fd0",
 		 self->edu2);
-	v = run_qemu(_metadata, self, args, "VmPin", 2);
-	EXPECT_GT(2 * GUEST_MB * 1024L, self->pinned_kb);
+	run_qemu(_metadata, v, args, "VmPin", 2);
+	EXPECT_GT(2 * GUEST_MB * 1024L, v->pinned_kb);
 	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
 	ASSERT_EQ(2, nids) vmm_log(v);
 	EXPECT_EQ(ids[0], ids[1]);
