@@ -32,147 +32,7 @@
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
 
-#define ROOTFS		"/rootfs"
-#define QEMU		"/usr/bin/qemu-system-x86_64"
 #define GUEST_MB	64
-/* Starting QEMU inside the emulated test machine takes a while. */
-#define START_SECS	90
-#define QUIT_SECS	30
-
-/* A QEMU started by vmm_start(), its monitor on a pipe. */
-struct vmm {
-	pid_t pid;
-	bool running;		/* started, and not waited for yet */
-	long pinned_kb;		/* what it had pinned while it ran */
-	int in;			/* the monitor's input */
-	int out;		/* QEMU's stdout and stderr */
-	char log[32768];	/* all it printed so far */
-	size_t len;
-};
-
-/*
- * Start QEMU in the chroot with the VM's devices @dev_args (NULL ended);
- * the descriptors the caller opened without O_CLOEXEC are inherited.
- */
-static int vmm_start(struct vmm *v, const char *const *dev_args)
-{
-	static const char *const base[] = {
-		QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
-		"-nodefaults", "-no-user-config", "-display", "none",
-		"-serial", "none", "-monitor", "stdio", "-S",
-		"-trace", "iommufd_backend_alloc_hwpt",
-		"-trace", "iommufd_cdev_attach_ioas_hwpt",
-	};
-	const char *argv[64];
-	int in[2], out[2];
-	size_t n = 0;
-
-	memset(v, 0, sizeof(*v));
-	for (n = 0; n < ARRAY_SIZE(base); n++)
-		argv[n] = base[n];
-	while (*dev_args && n < ARRAY_SIZE(argv) - 1)
-		argv[n++] = *dev_args++;
-	argv[n] = NULL;
-
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
-		return -errno;
-	v->pid = fork();
-	if (v->pid < 0)
-		return -errno;
-	v->running = !!v->pid;
-	if (!v->pid) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		if (chroot(ROOTFS) || chdir("/"))
-			_exit(126);
-		execv(QEMU, (char *const *)argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	v->in = in[1];
-	v->out = out[0];
-	return 0;
-}
-
-/*
- * Read QEMU's output until it has printed @want @count times in all, or
- * ended, or @secs passed.  Returns 0 when it has.
- */
-static int vmm_expect(struct vmm *v, const char *want, int count, int secs)
-{
-	time_t end = time(NULL) + secs;
-	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
-	const char *p;
-	ssize_t got;
-	int seen;
-
-	for (;;) {
-		seen = 0;
-		for (p = v->log; (p = strstr(p, want)); p++)
-			seen++;
-		if (seen >= count)
-			return 0;
-		if (time(NULL) >= end || v->len >= sizeof(v->log) - 1)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
-		if (got <= 0)
-			return -EPIPE;
-		v->len += got;
-		v->log[v->len] = 0;
-	}
-}
-
-/* Keep what QEMU printed on its way out, for the log. */
-static void vmm_drain(struct vmm *v)
-{
-	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
-	ssize_t got;
-
-	while (v->len < sizeof(v->log) - 1 && poll(&pfd, 1, 0) > 0) {
-		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
-		if (got <= 0)
-			break;
-		v->len += got;
-		v->log[v->len] = 0;
-	}
-}
-
-/* A monitor command; returns when the next prompt is out. */
-static int vmm_command(struct vmm *v, const char *cmd, int prompts)
-{
-	if (write(v->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		return -EIO;
-	return vmm_expect(v, "(qemu) ", prompts, 30);
-}
-
-/* "quit", then QEMU's exit status; killed after QUIT_SECS. */
-static int vmm_quit(struct vmm *v)
-{
-	int status, i;
-
-	if (write(v->in, "quit\n", 5) != 5)
-		kill(v->pid, SIGKILL);
-	for (i = 0; i < QUIT_SECS * 10; i++) {
-		if (waitpid(v->pid, &status, WNOHANG) == v->pid)
-			goto out;
-		usleep(100000);
-	}
-	kill(v->pid, SIGKILL);
-	waitpid(v->pid, &status, 0);
-	status = -1;
-out:
-	v->running = false;
-	vmm_drain(v);
-	close(v->in);
-	close(v->out);
-	v->in = -1;
-	v->out = -1;
-	return status;
-}
 
 /*
  * What QEMU printed, into the test's output: each line as "# qemu: ...",
@@ -190,14 +50,6 @@ static void vmm_log(struct vmm *v)
 		p = *eol ? eol + 1 : eol;
 	}
 	fflush(stdout);
-}
-
-static long vmm_status_kb(struct vmm *v, const char *key)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
-	return proc_file_kb(path, key);
 }
 
 /*
@@ -238,13 +90,6 @@ static bool device_bindable(const char *bdf)
 	return ok;
 }
 
-static bool qemu_present(void)
-{
-	struct stat st;
-
-	return !stat(ROOTFS QEMU, &st);
-}
-
 FIXTURE(qemu) {
 	char bdf[BDF_LEN];
 	char old_driver[64];
@@ -257,8 +102,8 @@ FIXTURE(qemu) {
 
 FIXTURE_SETUP(qemu)
 {
-	if (!need(_metadata, qemu_present(),
-		  "QEMU in " ROOTFS " (testbed/mkrootfs.sh)"))
+	if (!need(_metadata, vmm_present(),
+		  "QEMU in " VMM_ROOTFS " (testbed/mkrootfs.sh)"))
 		return;
 	if (!need(_metadata, !edu_find_alone(self->bdf),
 		  "edu alone in its IOMMU group"))
@@ -287,7 +132,7 @@ FIXTURE_TEARDOWN(qemu)
 /*
  * Start QEMU with @dev_args, check the device is realized and the VM's RAM
  * pinned (@pin_key of QEMU's /proc status), quit it, and check it ended
- * well.  Returns QEMU's log, for more checks.
+ * well.  QEMU's output stays in @v, for more checks.
  */
 static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
 		     const char *const *dev_args, const char *pin_key,
@@ -297,7 +142,7 @@ static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
 	int rc;
 
 	ASSERT_EQ(0, vmm_start(v, dev_args));
-	rc = vmm_expect(v, "(qemu) ", 1, START_SECS);
+	rc = vmm_expect(v, "(qemu) ", 1, VMM_START_SECS);
 	ASSERT_EQ(0, rc) vmm_log(v);
 	kb = vmm_status_kb(v, pin_key);
 	v->pinned_kb = kb;

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <linux/iommufd.h>
 #include <linux/pci_regs.h>
@@ -1038,4 +1042,143 @@ bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 	if (!faulted)
 		log("no IOMMU fault reported for %s", edu->bdf);
 	return faulted;
+}
+
+/*
+ * Start QEMU in the chroot with the VM's devices @dev_args (NULL ended);
+ * the descriptors the caller opened without O_CLOEXEC are inherited.
+ */
+int vmm_start(struct vmm *v, const char *const *dev_args)
+{
+	static const char *const base[] = {
+		VMM_QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-serial", "none", "-monitor", "stdio", "-S",
+		"-trace", "iommufd_backend_alloc_hwpt",
+		"-trace", "iommufd_cdev_attach_ioas_hwpt",
+	};
+	const char *argv[64];
+	int in[2], out[2];
+	size_t n = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (n = 0; n < sizeof(base) / sizeof(base[0]); n++)
+		argv[n] = base[n];
+	while (*dev_args && n < sizeof(argv) / sizeof(argv[0]) - 1)
+		argv[n++] = *dev_args++;
+	argv[n] = NULL;
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return -errno;
+	v->pid = fork();
+	if (v->pid < 0)
+		return -errno;
+	v->running = !!v->pid;
+	if (!v->pid) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		if (chroot(VMM_ROOTFS) || chdir("/"))
+			_exit(126);
+		execv(VMM_QEMU, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	v->in = in[1];
+	v->out = out[0];
+	return 0;
+}
+
+/*
+ * Read QEMU's output until it has printed @want @count times in all, or
+ * ended, or @secs passed.  Returns 0 when it has.
+ */
+int vmm_expect(struct vmm *v, const char *want, int count, int secs)
+{
+	time_t end = time(NULL) + secs;
+	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
+	const char *p;
+	ssize_t got;
+	int seen;
+
+	for (;;) {
+		seen = 0;
+		for (p = v->log; (p = strstr(p, want)); p++)
+			seen++;
+		if (seen >= count)
+			return 0;
+		if (time(NULL) >= end || v->len >= sizeof(v->log) - 1)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
+		if (got <= 0)
+			return -EPIPE;
+		v->len += got;
+		v->log[v->len] = 0;
+	}
+}
+
+/* Keep what QEMU printed on its way out, for the log. */
+void vmm_drain(struct vmm *v)
+{
+	struct pollfd pfd = { .fd = v->out, .events = POLLIN };
+	ssize_t got;
+
+	while (v->len < sizeof(v->log) - 1 && poll(&pfd, 1, 0) > 0) {
+		got = read(v->out, v->log + v->len, sizeof(v->log) - 1 - v->len);
+		if (got <= 0)
+			break;
+		v->len += got;
+		v->log[v->len] = 0;
+	}
+}
+
+/* A monitor command; returns when the next prompt is out. */
+int vmm_command(struct vmm *v, const char *cmd, int prompts)
+{
+	if (write(v->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return -EIO;
+	return vmm_expect(v, "(qemu) ", prompts, 30);
+}
+
+/* "quit", then QEMU's exit status; killed after VMM_QUIT_SECS. */
+int vmm_quit(struct vmm *v)
+{
+	int status, i;
+
+	if (write(v->in, "quit\n", 5) != 5)
+		kill(v->pid, SIGKILL);
+	for (i = 0; i < VMM_QUIT_SECS * 10; i++) {
+		if (waitpid(v->pid, &status, WNOHANG) == v->pid)
+			goto out;
+		usleep(100000);
+	}
+	kill(v->pid, SIGKILL);
+	waitpid(v->pid, &status, 0);
+	status = -1;
+out:
+	v->running = false;
+	vmm_drain(v);
+	close(v->in);
+	close(v->out);
+	v->in = -1;
+	v->out = -1;
+	return status;
+}
+
+long vmm_status_kb(struct vmm *v, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
+	return proc_file_kb(path, key);
+}
+
+bool vmm_present(void)
+{
+	struct stat st;
+
+	return !stat(VMM_ROOTFS VMM_QEMU, &st);
 }

@@ -191,4 +191,35 @@ bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf);
 bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 			    uint32_t len);
 
+/*
+ * A real VMM in the test machine: Debian 13's QEMU, unmodified, from the
+ * root filesystem shared at /rootfs (testbed/mkrootfs.sh), entered with
+ * chroot, with a 64 MiB VM that never runs (-S), its HMP monitor on a
+ * pipe, and the trace of its iommufd page tables in its output.
+ */
+#define VMM_ROOTFS	"/rootfs"
+#define VMM_QEMU	"/usr/bin/qemu-system-x86_64"
+/* Starting QEMU inside the emulated test machine takes a while. */
+#define VMM_START_SECS	90
+#define VMM_QUIT_SECS	30
+
+/* A QEMU started by vmm_start(), its monitor on a pipe. */
+struct vmm {
+	pid_t pid;
+	bool running;		/* started, and not waited for yet */
+	long pinned_kb;		/* what it had pinned while it ran */
+	int in;			/* the monitor's input */
+	int out;		/* QEMU's stdout and stderr */
+	char log[32768];	/* all it printed so far */
+	size_t len;
+};
+
+bool vmm_present(void);
+int vmm_start(struct vmm *v, const char *const *dev_args);
+int vmm_expect(struct vmm *v, const char *want, int count, int secs);
+void vmm_drain(struct vmm *v);
+int vmm_command(struct vmm *v, const char *cmd, int prompts);
+int vmm_quit(struct vmm *v);
+long vmm_status_kb(struct vmm *v, const char *key);
+
 #endif
