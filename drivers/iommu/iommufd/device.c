@@ -466,7 +466,7 @@ again:
 	 * that the group's DMA never meets an empty page table.
 	 */
 	immediate_attach = do_attach == iommufd_device_do_attach;
-	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev);
+	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev, 0);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
 		goto out_unlock;
@@ -735,8 +735,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
  * and the rest of a longer buffer is zeroed.  @data_len returns the
  * length of the whole report, so that a short buffer can be grown.  A
  * driver with nothing to report gives IOMMU_HW_INFO_TYPE_NONE and a length
- * of 0.  No IOMMU driver of this kernel tracks dirty pages or offers
- * PASIDs through iommufd: @out_capabilities and @out_max_pasid_log2 are 0.
+ * of 0.  @out_capabilities has IOMMU_HW_CAP_DIRTY_TRACKING when the
+ * device's IOMMU can track dirty pages.  No IOMMU driver of this kernel
+ * offers PASIDs through iommufd: @out_max_pasid_log2 is 0.
  *
  * Return: 0; -EOPNOTSUPP for flags or a reserved field that is not 0;
  * -ENOENT when @dev_id names no bound device; -EFAULT when the buffer or
@@ -784,6 +785,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	cmd->out_data_type = type;
 	cmd->out_max_pasid_log2 = 0;
 	cmd->out_capabilities = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
 	kfree(data);

@@ -1382,3 +1382,135 @@ out_unlock:
 	up_read(&iopt->iova_rwsem);
 	return rc;
 }
+
+/**
+ * iopt_set_dirty_tracking() - start or stop tracking the dirty pages of a
+ *	domain of the table
+ * @iopt: the table
+ * @domain: a domain attached to it, with &iommu_domain.dirty_ops
+ * @enable: start, or stop
+ *
+ * Starting clears what the domain recorded before, so that a report after
+ * it shows only pages written since.
+ *
+ * Return: 0, or an error of the IOMMU driver, after which tracking is as
+ * it was.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	struct iopt_area *area;
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	if (enable) {
+		iommu_dirty_bitmap_init(&dirty, NULL, &gather);
+		for (area = iopt_area_first(iopt, 0, ULONG_MAX); area && !rc;
+		     area = iopt_area_next(area, 0, ULONG_MAX)) {
+			rc = ops->read_and_clear_dirty(domain,
+						       area->node.start,
+						       iopt_area_length(area),
+						       0, &dirty);
+			cond_resched();
+		}
+		iommu_iotlb_sync(domain, &gather);
+	}
+	if (!rc)
+		rc = ops->set_dirty_tracking(domain, enable);
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+struct iopt_dirty_read {
+	struct iommu_domain *domain;
+	unsigned long flags;
+	struct iommu_dirty_bitmap *dirty;
+};
+
+/* One window of the user's bitmap: the dirty pages of its IOVA range. */
+static int iopt_read_dirty_window(struct iova_bitmap *bitmap,
+				  unsigned long iova, size_t length,
+				  void *opaque)
+{
+	struct iopt_dirty_read *read = opaque;
+	int rc;
+
+	rc = read->domain->dirty_ops->read_and_clear_dirty(read->domain, iova,
+							   length, read->flags,
+							   read->dirty);
+	cond_resched();
+	return rc;
+}
+
+/**
+ * iopt_read_dirty() - report the dirty pages of a range into a user bitmap
+ * @iopt: the table
+ * @domain: a domain attached to it, with &iommu_domain.dirty_ops
+ * @iova: the first IOVA of the range, aligned to the table's alignment
+ *	and to @page_size, as @length is
+ * @length: the length of the range, not 0
+ * @page_size: the IOVA each bit stands for, a power of two
+ * @data: the user's bitmap
+ * @flags: IOMMU_DIRTY_NO_CLEAR to leave the dirty state as it is
+ *
+ * The whole range must be mapped.  The bit of IOVA i is bit
+ * (i - @iova) / @page_size of @data, an array of u64, in which the bits
+ * of dirty pages are set.
+ *
+ * Return: 0; -EINVAL for a range that is not aligned, or a page size that
+ * is not a power of two; -EOVERFLOW for a range that
+ * wraps; -ENOENT when part of the range is not mapped; -EFAULT when the
+ * bitmap cannot be written; -ENOMEM.
+ */
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    unsigned long iova, unsigned long length,
+		    unsigned long page_size, u64 __user *data,
+		    unsigned long flags)
+{
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	struct iopt_dirty_read read = {
+		.domain = domain,
+		.flags = flags,
+		.dirty = &dirty,
+	};
+	struct iova_bitmap *bitmap;
+	unsigned long last;
+	int rc;
+
+	if (!length || !is_power_of_2(page_size))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	/* Written, so that reads of a domain do not run at once. */
+	down_write(&iopt->iova_rwsem);
+	/*
+	 * Whole bits, as mainline; with the range mapped this also keeps
+	 * the page size far below what would overflow iova_bitmap's sums.
+	 */
+	if ((iova | length) & (iopt->iova_alignment - 1) ||
+	    (iova | length) & (page_size - 1)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	rc = iopt_check_covered(iopt, iova, last);
+	if (rc)
+		goto out_unlock;
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap)) {
+		rc = PTR_ERR(bitmap);
+		goto out_unlock;
+	}
+	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
+	rc = iova_bitmap_for_each(bitmap, &read, iopt_read_dirty_window);
+	if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+		iommu_iotlb_sync(domain, &gather);
+	iova_bitmap_free(bitmap);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}

@@ -180,6 +180,12 @@ bool iopt_next_pinned_area(struct io_pagetable *iopt, unsigned long start,
 			   unsigned long *area_start, unsigned long *area_last);
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   size_t length, bool write);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    unsigned long iova, unsigned long length,
+		    unsigned long page_size, u64 __user *data,
+		    unsigned long flags);
 int iopt_iova_ranges(struct io_pagetable *iopt,
 		     struct interval_tree_node *out, unsigned int max,
 		     unsigned int *count);

@@ -206,9 +206,11 @@ static_assert(offsetof(struct iommufd_hw_pagetable, obj) == 0);
 
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct device *dev);
+			   struct device *dev, u32 flags);
 int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 
 /**

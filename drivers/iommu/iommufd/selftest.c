@@ -47,7 +47,9 @@ enum {
 	MOCK_PFN_WRITE = 1UL << 1,
 	/* part of a MOCK_HUGE_PAGE_SIZE entry */
 	MOCK_PFN_HUGE = 1UL << 2,
-	MOCK_PFN_SHIFT = 3,
+	/* written while dirty tracking was on (IOMMU_TEST_OP_DIRTY) */
+	MOCK_PFN_DIRTY = 1UL << 3,
+	MOCK_PFN_SHIFT = 4,
 };
 
 /*
@@ -117,6 +119,12 @@ struct mock_iommu_domain {
 	bool enforce_cc;
 	/* A device that cannot enforce cache coherency was attached. */
 	bool had_noncoherent;
+	/*
+	 * Dirty tracking is on: IOMMU_TEST_OP_DIRTY marks pages only then,
+	 * as a device's writes leave no trace while it is off.  Changes of
+	 * it and of the entries' MOCK_PFN_DIRTY are serialized by iommufd.
+	 */
+	bool dirty_tracking;
 };
 
 static struct iommu_domain mock_identity_domain = {
@@ -226,7 +234,8 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 		return -EINVAL;
 	spin_lock(&mock->lock);
 	if ((mdev->noncoherent && mock->enforce_cc) ||
-	    (mdev->resv_regions && !domain->iova_cookie)) {
+	    (mdev->resv_regions && !domain->iova_cookie) ||
+	    (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -361,9 +370,117 @@ static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 		return true;
 	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
 		return !to_mock_dev(dev)->noncoherent;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
 	default:
 		return false;
 	}
+}
+
+static int mock_domain_set_dirty_tracking(struct iommu_domain *domain,
+					  bool enabled)
+{
+	to_mock_domain(domain)->dirty_tracking = enabled;
+	return 0;
+}
+
+/*
+ * Set or clear the dirty bit of the entry of mock page @index, whose value
+ * is @val: of the whole entry, all its small pages, when it is a large one.
+ * Only the value changes: the store replaces an entry in place.
+ */
+static void mock_domain_mark_dirty(struct mock_iommu_domain *mock,
+				   unsigned long index, unsigned long val,
+				   bool dirty)
+{
+	unsigned long first = index, n = 1, i, v;
+	void *entry;
+
+	if (val & MOCK_PFN_HUGE) {
+		n = MOCK_HUGE_PAGE_SIZE / MOCK_IO_PAGE_SIZE;
+		first = ALIGN_DOWN(index, n);
+	}
+	for (i = first; i < first + n; i++) {
+		entry = xa_load(&mock->pfns, i);
+		if (!entry)
+			continue;
+		v = xa_to_value(entry);
+		v = dirty ? v | MOCK_PFN_DIRTY : v & ~MOCK_PFN_DIRTY;
+		xa_store(&mock->pfns, i, xa_mk_value(v), GFP_KERNEL);
+	}
+}
+
+/*
+ * Report the dirty entries of [iova, iova + size): the part of each in the
+ * range, a large entry as the whole large page.  An entry is made clean
+ * once the read reaches its end: one that goes on past the range (into the
+ * next window of the user's bitmap) stays dirty for the read of the rest.
+ */
+static int mock_domain_read_and_clear_dirty(struct iommu_domain *domain,
+					    unsigned long iova, size_t size,
+					    unsigned long flags,
+					    struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	const unsigned long per_huge = MOCK_HUGE_PAGE_SIZE / MOCK_IO_PAGE_SIZE;
+	unsigned long last_byte = iova + size - 1;
+	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long last = last_byte / MOCK_IO_PAGE_SIZE;
+	unsigned long index, val, start, end, from, to, done = 0;
+	bool any = false;
+	void *entry;
+
+	xa_for_each_range(&mock->pfns, index, entry, first, last) {
+		/* The rest of a large entry reported already */
+		if (any && index <= done)
+			continue;
+		val = xa_to_value(entry);
+		if (!(val & MOCK_PFN_DIRTY))
+			continue;
+		start = index;
+		end = index;
+		if (val & MOCK_PFN_HUGE) {
+			start = ALIGN_DOWN(index, per_huge);
+			end = start + per_huge - 1;
+		}
+		/* Bytes [from, to] of the entry are in the range. */
+		from = max(start * MOCK_IO_PAGE_SIZE, iova);
+		to = (end + 1) * MOCK_IO_PAGE_SIZE - 1;
+		iommu_dirty_bitmap_record(dirty, from,
+					  min(to, last_byte) - from + 1);
+		if (!(flags & IOMMU_DIRTY_NO_CLEAR) && to <= last_byte)
+			mock_domain_mark_dirty(mock, index, val, false);
+		any = true;
+		done = end;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+	.read_and_clear_dirty = mock_domain_read_and_clear_dirty,
+};
+
+/*
+ * A domain for @dev's mock IOMMU; with IOMMU_PAGING_DIRTY_TRACKING one that
+ * tracks dirty pages, which a MOCK_FLAGS_DEVICE_NO_DIRTY device's refuses.
+ */
+static struct iommu_domain *mock_domain_alloc_paging_flags(struct device *dev,
+							   u32 flags)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct iommu_domain *domain;
+
+	if ((flags & ~IOMMU_PAGING_DIRTY_TRACKING) ||
+	    ((flags & IOMMU_PAGING_DIRTY_TRACKING) &&
+	     (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY)))
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = mock_domain_alloc(IOMMU_DOMAIN_UNMANAGED, mdev->kind);
+	if (!domain)
+		return ERR_PTR(-ENOMEM);
+	if (flags & IOMMU_PAGING_DIRTY_TRACKING)
+		domain->dirty_ops = &mock_dirty_ops;
+	return domain;
 }
 
 /* What iommufd_test.h says a mock IOMMU reports. */
@@ -432,6 +549,7 @@ static const struct iommu_ops mock_plain_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 	.domain_alloc = mock_plain_domain_alloc,
+	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
 	.hw_info = mock_hw_info,
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
@@ -445,6 +563,7 @@ static const struct iommu_ops mock_huge_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE | MOCK_HUGE_PAGE_SIZE,
 	.domain_alloc = mock_huge_domain_alloc,
+	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
 	.hw_info = mock_hw_info,
 	.capable = mock_domain_capable,
 	.probe_device = mock_probe_device,
@@ -1136,6 +1255,76 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 ioas_id,
 	return rc;
 }
 
+/*
+ * IOMMU_TEST_OP_DIRTY: as if the devices of the mock page table @hwpt_id
+ * wrote the pages of [iova, iova + length), inside the mock aperture, whose
+ * bits are set in the user bitmap at @uptr, a bit for each @page_size
+ * bytes: while tracking is on, their writable entries, a large one whole,
+ * become dirty.  out_nr_dirty returns the number of bits set.  Mainline's
+ * selftests use a @page_size of MOCK_PAGE_SIZE, the mock's page.
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	u64 iova = cmd->dirty.iova, length = cmd->dirty.length;
+	u64 page_size = cmd->dirty.page_size;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	unsigned long nbits, i, n, val;
+	unsigned long *bitmap;
+	u64 nr_dirty = 0;
+	void *entry;
+	int rc;
+
+	if (!length || !is_power_of_2(page_size) ||
+	    page_size < MOCK_IO_PAGE_SIZE || (iova | length) % page_size ||
+	    iova < MOCK_APERTURE_START || iova > MOCK_APERTURE_LAST ||
+	    length > MOCK_APERTURE_LAST - iova + 1)
+		return -EINVAL;
+	/* At most the aperture's mock pages: 2^20 bits */
+	nbits = length / page_size;
+	mock = iommufd_test_get_mock_domain(ucmd, cmd->id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
+	bitmap = kvcalloc(BITS_TO_LONGS(nbits), sizeof(long),
+			  GFP_KERNEL_ACCOUNT);
+	if (!bitmap) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (copy_from_user(bitmap, u64_to_user_ptr(cmd->dirty.uptr),
+			   DIV_ROUND_UP(nbits, BITS_PER_BYTE))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+
+	/* Against unmaps, as a device's write goes through the IOMMU */
+	down_write(&hwpt->ioas->iopt.iova_rwsem);
+	for_each_set_bit(i, bitmap, nbits) {
+		nr_dirty++;
+		if (!mock->dirty_tracking)
+			continue;
+		/* Dirty already: the rest of a large entry marked */
+		xa_for_each_range(&mock->pfns, n, entry,
+				  (iova + i * page_size) / MOCK_IO_PAGE_SIZE,
+				  (iova + (i + 1) * page_size - 1) /
+					  MOCK_IO_PAGE_SIZE) {
+			val = xa_to_value(entry);
+			if ((val & MOCK_PFN_WRITE) && !(val & MOCK_PFN_DIRTY))
+				mock_domain_mark_dirty(mock, n, val, true);
+		}
+		cond_resched();
+	}
+	up_write(&hwpt->ioas->iopt.iova_rwsem);
+	cmd->dirty.out_nr_dirty = nr_dirty;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kvfree(bitmap);
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
 int iommufd_test(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -1186,6 +1375,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
 		return iommufd_test_access_replace_ioas(cmd->id,
 			cmd->access_replace_ioas.ioas_id);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}

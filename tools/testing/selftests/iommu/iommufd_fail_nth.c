@@ -588,6 +588,39 @@ out:
 }
 
 /*
+ * Dirty tracking: a page table made for it, the device moved onto it,
+ * tracking on, pages made dirty, the report read and checked, tracking
+ * off.
+ */
+static void flow_dirty(void)
+{
+	__u64 iova = MOCK_APERTURE_START, set[2] = { 0x5, 0 }, got[2], nr;
+	__u32 ioas, stdev, idev, hwpt, pt_id;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	if (check(ioas_map_fixed(fd, ioas, buf, BUF_SIZE, iova)) ||
+	    check(mock_domain(fd, ioas, &stdev, NULL, &idev)) ||
+	    check(hwpt_alloc_full(fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, idev,
+				  ioas, IOMMU_HWPT_DATA_NONE, NULL, 0, &hwpt)))
+		goto out;
+	pt_id = hwpt;
+	if (check(mock_domain_replace(fd, stdev, &pt_id)) ||
+	    check(set_dirty_tracking(fd, hwpt, true)) ||
+	    check(mock_dirty(fd, hwpt, iova, 64 * PAGE_SIZE, MOCK_PAGE_SIZE,
+			     set, &nr)))
+		goto out;
+	memset(got, 0, sizeof(got));
+	if (!check(get_dirty_bitmap(fd, hwpt, iova, 64 * PAGE_SIZE,
+				    MOCK_PAGE_SIZE, got, 0)))
+		verify(nr == 2 && got[0] == set[0] && !got[1]);
+	check(set_dirty_tracking(fd, hwpt, false));
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -753,6 +786,10 @@ FIXTURE_VARIANT_ADD(fail_nth, access_domain) {
 
 FIXTURE_VARIANT_ADD(fail_nth, hwpt) {
 	.flow = flow_hwpt,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, dirty) {
+	.flow = flow_dirty,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)

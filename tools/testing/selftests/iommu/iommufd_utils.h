@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/iommufd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,6 +414,62 @@ static inline int get_hw_info(int fd, __u32 dev_id, void *data,
 	if (caps)
 		*caps = cmd.out_capabilities;
 	return 0;
+}
+
+static inline int set_dirty_tracking(int fd, __u32 hwpt_id, bool enable)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+		.hwpt_id = hwpt_id,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+static inline int get_dirty_bitmap(int fd, __u32 hwpt_id, __u64 iova,
+				   __u64 length, __u64 page_size, void *data,
+				   __u32 flags)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.data = (uintptr_t)data,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+/*
+ * IOMMU_TEST_OP_DIRTY: the pages of the mock page table whose bits are set
+ * in @bitmap, a bit for each @page_size bytes from @iova, become dirty;
+ * *@nr returns the number of bits set.
+ */
+static inline int mock_dirty(int fd, __u32 hwpt_id, __u64 iova,
+			     __u64 length, __u64 page_size, void *bitmap,
+			     __u64 *nr)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = hwpt_id,
+		.dirty = {
+			.iova = iova,
+			.length = length,
+			.page_size = page_size,
+			.uptr = (uintptr_t)bitmap,
+		},
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc && nr)
+		*nr = cmd.dirty.out_nr_dirty;
+	return rc;
 }
 
 static inline int check_map(int fd, __u32 hwpt_id, __u64 iova, void *buf,
