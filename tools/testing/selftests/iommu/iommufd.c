@@ -3805,7 +3805,8 @@ static bool dirty_expected(const __u64 *set, size_t n, size_t per_bit,
 
 	if (huge) {
 		first -= first % per_large;
-		count = per_large > per_bit ? per_large : per_bit;
+		if (count < per_large)
+			count = per_large;
 	}
 	for (i = first; i < first + count; i++)
 		if (bit_set(set, i))

@@ -522,6 +522,38 @@ TEST_F(cdev, hw_info)
 	EXPECT_EQ(ENOENT, errno);
 }
 
+/*
+ * A page table that tracks dirty pages only for a device whose IOMMU says
+ * it can (IOMMU_HW_CAP_DIRTY_TRACKING); neither emulated IOMMU of the test
+ * machine does, and no 6.1 driver could: EOPNOTSUPP, and nothing made.
+ */
+TEST_F(cdev, hwpt_alloc_dirty_tracking)
+{
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = self->devid,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = self->devid,
+		.pt_id = self->ioas,
+	};
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	if (info.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING) {
+		ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+		destroy.id = alloc.out_hwpt_id;
+		ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+		return;
+	}
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+}
+
 #define ALLOW_UNSAFE_INTERRUPTS \
 	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 

@@ -1062,9 +1062,9 @@ int vmm_start(struct vmm *v, const char *const *dev_args)
 	size_t n = 0;
 
 	memset(v, 0, sizeof(*v));
-	for (n = 0; n < sizeof(base) / sizeof(base[0]); n++)
+	for (n = 0; n < ARRAY_SIZE(base); n++)
 		argv[n] = base[n];
-	while (*dev_args && n < sizeof(argv) / sizeof(argv[0]) - 1)
+	while (*dev_args && n < ARRAY_SIZE(argv) - 1)
 		argv[n++] = *dev_args++;
 	argv[n] = NULL;
 

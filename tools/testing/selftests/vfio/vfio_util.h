@@ -26,6 +26,10 @@
 #define EDU_DMA_MAX		4095
 #define EDU_DMA_TIMEOUT_MS	5000
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define BDF_LEN			16
 #define BDF_LIST_MAX		16
 
