@@ -33,6 +33,11 @@
 #include "vfio_util.h"
 
 #define GUEST_MB	64
+/*
+ * Each test starts QEMU: seconds on the test kernel, about half a minute
+ * on a KASAN kernel, where two devices outlasted the harness's default 30.
+ */
+#define QEMU_TEST_SECS	150
 
 /*
  * What QEMU printed, into the test's output: each line as "# qemu: ...",
@@ -164,7 +169,7 @@ static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
 }
 
 /* -object iommufd, the device named by its address, as a user would. */
-TEST_F(qemu, iommufd_object)
+TEST_F_TIMEOUT(qemu, iommufd_object, QEMU_TEST_SECS)
 {
 	char dev[128];
 	const char *const args[] = {
@@ -187,7 +192,7 @@ TEST_F(qemu, iommufd_object)
  * The iommufd and the device cdev opened by the caller and handed over as
  * descriptors, as libvirt does.
  */
-TEST_F(qemu, iommufd_fd_passing)
+TEST_F_TIMEOUT(qemu, iommufd_fd_passing, QEMU_TEST_SECS)
 {
 	char obj[64], dev[64];
 	const char *const args[] = {
@@ -211,7 +216,7 @@ TEST_F(qemu, iommufd_fd_passing)
 }
 
 /* The same QEMU on the legacy type1 container, for comparison */
-TEST_F(qemu, legacy_container)
+TEST_F_TIMEOUT(qemu, legacy_container, QEMU_TEST_SECS)
 {
 	char dev[64];
 	const char *const args[] = { "-device", dev, NULL };
@@ -231,7 +236,7 @@ TEST_F(qemu, legacy_container)
  * allocated for the first (one IOMMU, compatible), and the VM's RAM is
  * pinned once for both.
  */
-TEST_F(qemu, two_devices_share_a_hwpt)
+TEST_F_TIMEOUT(qemu, two_devices_share_a_hwpt, QEMU_TEST_SECS)
 {
 	char dev[128], dev2[128];
 	const char *const args[] = {
