@@ -21,7 +21,8 @@ each result is named after its run's directory.
 Prints a line per test, then, last, "N passed, N failed, N skipped".
 Exits 1 on any failed test, on a guest that did not finish, and on any
 kernel splat in console.log; a splat counts as a failed test named after
-its first line and the program that was running.
+its first line and the program that was running.  A test may expect a
+warning: see EXPECT below.
 """
 import os
 import re
@@ -79,6 +80,13 @@ SPLATS = [re.compile(p) for p in (
 )]
 KTIME = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 MARK = re.compile(r'testbed: (BEGIN|END) (\S+)')
+# A test that makes the kernel warn on purpose (a driver that breaks a
+# rule of the API) brackets it with "testbed: EXPECT WARN <function>" and
+# "testbed: EXPECT END": inside, a WARN*() report whose location is that
+# function is expected and not a splat; any other splat still is, and a
+# bracket with no such warning fails.
+EXPECT = re.compile(r'testbed: EXPECT (WARN (\S+)|END)$')
+WARN_AT = re.compile(r'^WARNING: CPU: \d+ PID: \d+ at \S+ ([\w.]+)\+0x')
 
 
 def read(path):
@@ -289,15 +297,34 @@ def parse_console(rundir, results):
         results.append(('FAIL', 'guest: no console log', ''))
         return
     running = 'boot'
+    expected = None     # the function an expected warning names
+    seen = 0            # warnings of it seen inside the bracket
+
+    def end_expect():
+        if expected is not None and not seen:
+            results.append(('FAIL', f'expected kernel warning in {expected} '
+                            f'not seen during {running}', ''))
     for line in read(path).split('\n'):
         msg = KTIME.sub('', line.strip())
         m = MARK.search(msg)
         if m:
+            end_expect()
+            expected = None
             running = m.group(2) if m.group(1) == 'BEGIN' else 'between tests'
+            continue
+        m = EXPECT.search(msg)
+        if m:
+            end_expect()
+            expected, seen = m.group(2), 0
+            continue
+        m = WARN_AT.match(msg)
+        if m and expected is not None and m.group(1) == expected:
+            seen += 1
             continue
         if any(p.search(msg) for p in SPLATS):
             results.append(('FAIL', f'kernel splat during {running}: {msg}',
                             ''))
+    end_expect()
 
 
 def main():

@@ -198,6 +198,38 @@ class Results(unittest.TestCase):
             self.assertIn('FAIL  kernel splat during p: ' + splat, out)
             self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
 
+    def test_expected_warning(self):
+        tap = '@@ PLAN p\n@@ BEGIN p\nok 1 t\n@@ END p 0\n@@ KMEMLEAK\n@@ KMEMLEAK END\n@@ DONE\n'
+        warn = ('[ 1.5] WARNING: CPU: 1 PID: 77 at drivers/iommu/iommufd/'
+                'access.c:300 iommufd_access_detach+0x8d/0xa0\n')
+        other = ('[ 1.6] WARNING: CPU: 1 PID: 77 at drivers/iommu/iommufd/'
+                 'pages.c:10 iopt_unpin+0x1/0x2\n')
+        begin = '[ 1.0] testbed: BEGIN p\n'
+        expect = '[ 1.1] testbed: EXPECT WARN iommufd_access_detach\n'
+        end = '[ 1.9] testbed: EXPECT END\n'
+        done = '[ 2.0] testbed: END p 0\n'
+        # Expected, and seen: no failure.
+        rc, out = run(tap, begin + expect + warn + end + done)
+        self.assertEqual((rc, out[-1]), (0, '1 passed, 0 failed, 0 skipped'))
+        # The same warning outside the bracket is a splat.
+        rc, out = run(tap, begin + expect + end + warn + done)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  expected kernel warning in iommufd_access_detach'
+                      ' not seen during p', out)
+        self.assertIn('FAIL  kernel splat during p: ' + warn[7:-1], out)
+        # Another function's warning inside the bracket is a splat.
+        rc, out = run(tap, begin + expect + warn + other + end + done)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  kernel splat during p: ' + other[7:-1], out)
+        self.assertEqual(out[-1], '1 passed, 1 failed, 0 skipped')
+        # A bracket the test never closed ends with its program.
+        rc, out = run(tap, begin + expect + done + warn)
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL  expected kernel warning in iommufd_access_detach'
+                      ' not seen during p', out)
+        self.assertIn('FAIL  kernel splat during between tests: ' +
+                      warn[7:-1], out)
+
     def test_kmemleak(self):
         leak = '''unreferenced object 0xffff888004a1b200 (size 64):
   comm "iommufd", pid 80, jiffies 4294901234 (age 8.100s)
