@@ -41,9 +41,17 @@ enum {
  * @page_size bytes (the mock's small page, PAGE_SIZE / 2, or its large
  * one, 512 small pages, which only MOCK_FLAGS_DEVICE_HUGE_IOVA domains
  * have).  EINVAL when a page differs or is not mapped.
+ *
+ * IOMMU_TEST_OP_ACCESS_UNPIN: hand [iova, iova + length) of
+ * @access_unpin to iommufd_access_unpin_pages() on the access whose file
+ * is @id, as a driver would, right or wrong: for the tests of how a range
+ * that was never pinned is refused (a kernel warning, nothing unpinned).
+ * A range an IOMMU_TEST_OP_ACCESS_PAGES item holds must be left to
+ * IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, which would otherwise unpin it twice.
  */
 enum {
 	IOMMU_TEST_OP_MD_CHECK_PTE = 1 << 16,
+	IOMMU_TEST_OP_ACCESS_UNPIN,
 };
 
 /* The IOVA range the mock IOMMU domain translates. */
@@ -140,6 +148,10 @@ struct iommu_test_cmd {
 		struct {
 			__u32 access_pages_id;
 		} destroy_access_pages;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+		} access_unpin;
 		struct {
 			__u32 flags;
 			__u32 out_access_pages_id;

@@ -1113,6 +1113,24 @@ out_free:
 	return rc;
 }
 
+/* Unpin what the test names, pinned or not: see IOMMU_TEST_OP_ACCESS_UNPIN */
+static int iommufd_test_access_unpin(struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess;
+	struct file *file;
+
+	staccess = selftest_access_get(cmd->id, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	/* As ACCESS_PAGES: the unmap callback sees the items unchanged. */
+	mutex_lock(&staccess->lock);
+	iommufd_access_unpin_pages(staccess->access, cmd->access_unpin.iova,
+				   cmd->access_unpin.length);
+	mutex_unlock(&staccess->lock);
+	fput(file);
+	return 0;
+}
+
 static int iommufd_test_access_item_destroy(int fd, unsigned int item_id)
 {
 	struct selftest_access_item *item;
@@ -1368,6 +1386,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 		return iommufd_test_access_item_destroy(cmd->id,
 			cmd->destroy_access_pages.access_pages_id);
+	case IOMMU_TEST_OP_ACCESS_UNPIN:
+		return iommufd_test_access_unpin(cmd);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return iommufd_test_access_rw(cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:

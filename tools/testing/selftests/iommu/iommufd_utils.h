@@ -638,6 +638,20 @@ static inline int access_pages_destroy(int fd, int access_fd, __u32 item_id)
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* IOMMU_TEST_OP_ACCESS_UNPIN, a series extension: EOPNOTSUPP elsewhere */
+static inline int access_unpin(int fd, int access_fd, __u64 iova,
+			       __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_UNPIN,
+		.id = access_fd,
+		.access_unpin = { .iova = iova, .length = length },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 static inline int access_rw(int fd, int access_fd, __u64 iova, void *buf,
 			    __u64 length, __u32 flags)
 {
@@ -681,6 +695,65 @@ static inline int access_replace_ioas(int fd, int access_fd, __u32 ioas_id)
 	};
 
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * A test that makes the kernel warn on purpose brackets the call with
+ * these: the rig's log reader (testbed/results.py) takes a WARN*() located
+ * in @func for expected there, not a splat, and fails the run when none
+ * comes.  expect_warn_begin() returns an fd on the kernel log (or -errno;
+ * -EBUSY when panic_on_warn is set); expect_warn_end() closes it and
+ * returns the number of such warnings logged in between.
+ */
+static inline int expect_warn_begin(const char *func)
+{
+	char buf[16] = "", buf2[128];
+	int fd, log;
+
+	fd = open("/proc/sys/kernel/panic_on_warn", O_RDONLY);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+		return -errno;
+	close(fd);
+	if (atoi(buf))
+		return -EBUSY;
+	log = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (log < 0 || lseek(log, 0, SEEK_END) < 0)
+		return -errno;
+	/* One write() per record; dprintf() would first seek, EINVAL here. */
+	snprintf(buf2, sizeof(buf2), "testbed: EXPECT WARN %s\n", func);
+	fd = open("/dev/kmsg", O_WRONLY);
+	if (fd < 0 || write(fd, buf2, strlen(buf2)) < 0) {
+		close(log);
+		return -EIO;
+	}
+	close(fd);
+	return log;
+}
+
+static inline int expect_warn_end(int log, const char *func)
+{
+	char rec[2048], needle[128];
+	int n = 0, fd;
+	ssize_t len;
+
+	snprintf(needle, sizeof(needle), " %s+0x", func);
+	for (;;) {
+		len = read(log, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* records overwritten: go on */
+		if (len <= 0)
+			break;
+		rec[len] = 0;
+		if (strstr(rec, ";WARNING: CPU: ") && strstr(rec, needle))
+			n++;
+	}
+	close(log);
+	fd = open("/dev/kmsg", O_WRONLY);
+	if (fd < 0 || write(fd, "testbed: EXPECT END\n", 20) != 20)
+		n = -EIO;
+	if (fd >= 0)
+		close(fd);
+	return n;
 }
 
 #endif
