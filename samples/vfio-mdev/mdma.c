@@ -72,6 +72,16 @@ struct mdma_state {
 	struct page *pages[MDMA_MAX_PIN];
 };
 
+/*
+ * For tests of the VFIO core only: a broken driver, whose dma_unmap
+ * callback leaves its pins in place.  The core must then refuse what needs
+ * them gone (detach, replace, unmap) and keep its state consistent.
+ */
+static bool ignore_dma_unmap;
+module_param(ignore_dma_unmap, bool, 0644);
+MODULE_PARM_DESC(ignore_dma_unmap,
+		 "Test the VFIO core: dma_unmap keeps the pins (default: N)");
+
 static struct mdma_state *to_mdma(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct mdma_state, vdev);
@@ -166,7 +176,7 @@ static void mdma_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	struct mdma_state *mdma = to_mdma(vdev);
 	u64 pin_first, pin_last;
 
-	if (!length)
+	if (!length || READ_ONCE(ignore_dma_unmap))
 		return;
 	mutex_lock(&mdma->lock);
 	pin_first = ALIGN_DOWN(mdma->pin_iova, PAGE_SIZE);

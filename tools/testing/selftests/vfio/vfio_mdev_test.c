@@ -40,6 +40,8 @@
 #define MDMA_REG_PINNED		0x18
 #define MDMA_REG_UNMAPS		0x1c
 #define MDMA_REG_SUM		0x20
+/* mdma's test switch: its dma_unmap callback keeps the pins */
+#define MDMA_IGNORE_UNMAP	"/sys/module/mdma/parameters/ignore_dma_unmap"
 
 #define PAGE		4096UL
 #define IOVA		0x40000000ULL
@@ -68,6 +70,8 @@ static bool need_mdma(struct __test_metadata *_metadata)
 {
 	if (system("modprobe mdma 2>/dev/null"))
 		SKIP(return false, "no mdma module (a sample of this series)");
+	/* Left on by a test that failed half-way */
+	sysfs_write(MDMA_IGNORE_UNMAP, "N");
 	return need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
 		    "mdma sample mdev");
 }
@@ -388,6 +392,59 @@ TEST(mdma_close_with_pins)
 	close(iommufd);
 	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
 	EXPECT_EQ(0, page_pins_are(buf, PAGE, 0));
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/*
+ * A driver that keeps its pins when told to drop them (mdma's test switch
+ * ignore_dma_unmap): the detach is refused with a warning and the device
+ * stays attached, so that, the driver fixed, a detach takes the pins back
+ * and an attach works again.  Regression: the refused detach was recorded
+ * as done; the next detach then did nothing, the attach failed, and the
+ * close skipped the detach and left the pages pinned for good.
+ */
+TEST(mdma_detach_refused_while_driver_keeps_pins)
+{
+	long vmpin = proc_status_kb("VmPin");
+	struct kmsg_mark mark;
+	uint32_t ioas;
+	int iommufd, fd;
+	void *buf;
+
+	if (!need_mdma(_metadata))
+		return;
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mdma_open_on_new_ioas(_metadata, &iommufd, &fd, &ioas);
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+
+	ASSERT_EQ(0, sysfs_write(MDMA_IGNORE_UNMAP, "Y"));
+	ASSERT_EQ(0, expect_warn_begin(&mark, "iommufd_access_detach"));
+	/* The uAPI's detach cannot fail: the device just stays attached. */
+	EXPECT_EQ(0, vfio_cdev_detach(fd));
+	EXPECT_EQ(1, expect_warn_end(&mark, "iommufd_access_detach"));
+	ASSERT_EQ(0, sysfs_write(MDMA_IGNORE_UNMAP, "N"));
+	EXPECT_EQ(1, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 1));
+	/* Still attached: it reaches the IOAS. */
+	EXPECT_EQ(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+
+	/* The driver fixed, a detach takes the pins back and detaches. */
+	EXPECT_EQ(0, vfio_cdev_detach(fd));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 0));
+	EXPECT_GT(0, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+	/* Attached again, it works as before. */
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+	close(fd);
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 0));
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(iommufd);
+	EXPECT_EQ(vmpin, proc_status_kb("VmPin"));
 	munmap(buf, PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }

@@ -934,6 +934,65 @@ int kmsg_count(struct kmsg_mark *mark, const char *needle)
 }
 
 /*
+ * A test that makes the kernel warn on purpose, as a driver breaking a rule
+ * of the API would, brackets it with these: the rig's log reader
+ * (testbed/results.py) then takes a WARN*() located in @func for expected
+ * and not a splat, and fails the run when none comes.  panic_on_warn must
+ * be off.  Returns 0 or -errno.
+ */
+int expect_warn_begin(struct kmsg_mark *mark, const char *func)
+{
+	char buf[128];
+	int fd, ret;
+
+	if (sysfs_read("/proc/sys/kernel/panic_on_warn", buf, sizeof(buf)))
+		return -EIO;
+	if (atoi(buf))
+		return -EBUSY;
+	ret = kmsg_mark(mark);
+	if (ret)
+		return ret;
+	/* One write() per record; dprintf() would first seek, EINVAL here. */
+	snprintf(buf, sizeof(buf), "testbed: EXPECT WARN %s\n", func);
+	fd = open("/dev/kmsg", O_WRONLY);
+	if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		kmsg_close(mark);
+	return ret;
+}
+
+/*
+ * Close the bracket: the number of warnings located in @func logged since
+ * expect_warn_begin(), or -errno.
+ */
+int expect_warn_end(struct kmsg_mark *mark, const char *func)
+{
+	char needle[128];
+	int fd, n;
+
+	snprintf(needle, sizeof(needle), " %s+0x", func);
+	n = 0;
+	for (;;) {
+		char line[2048];
+
+		if (!kmsg_scan(mark, needle, NULL, NULL, line, sizeof(line)))
+			break;
+		if (!strncmp(line, "WARNING: CPU: ", 14))
+			n++;
+	}
+	kmsg_close(mark);
+	fd = open("/dev/kmsg", O_WRONLY);
+	if (fd < 0 || write(fd, "testbed: EXPECT END\n", 20) != 20)
+		n = -EIO;
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/*
  * Did the IOMMU driver report a DMA fault from @bdf since @mark?  Knows the
  * messages of the intel (DMAR) and virtio-iommu drivers, and takes only a
  * record that names the device: QEMU's intel IOMMU now and then raises a

@@ -192,6 +192,8 @@ int kmsg_count(struct kmsg_mark *mark, const char *needle);
 bool kmsg_find(struct kmsg_mark *mark, const char *needle, char *line,
 	       size_t len);
 bool edu_fault_seen(struct kmsg_mark *mark, const char *bdf);
+int expect_warn_begin(struct kmsg_mark *mark, const char *func);
+int expect_warn_end(struct kmsg_mark *mark, const char *func);
 bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 			    uint32_t len);
 
