@@ -140,11 +140,14 @@ static bool iopt_domain_maps(struct iommu_domain *domain,
 }
 
 /*
- * Under the selftests, check the table after each change: every mapping
- * aligned, outside the reserved ranges, and mapped right in every domain
- * (checked at its first and last byte).
+ * Under the selftests, check the mappings a change touched, in [start,
+ * last]: each aligned, outside the reserved ranges, and mapped right in
+ * every domain (checked at its first and last byte).  Only the range: a
+ * program making thousands of mappings (DPDK maps page by page) must not
+ * pay for all of them at each one.
  */
-static void iopt_check_consistency(struct io_pagetable *iopt)
+static void iopt_check_areas(struct io_pagetable *iopt, unsigned long start,
+			     unsigned long last)
 {
 	struct iommu_domain *domain;
 	struct iopt_area *area;
@@ -152,8 +155,8 @@ static void iopt_check_consistency(struct io_pagetable *iopt)
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
 		WARN_ON((area->node.start | iopt_area_length(area) |
 			 area->page_offset) & (iopt->iova_alignment - 1));
 		WARN_ON(interval_tree_iter_first(&iopt->reserved_itree,
@@ -168,10 +171,17 @@ static void iopt_check_consistency(struct io_pagetable *iopt)
 	}
 }
 #else
-static inline void iopt_check_consistency(struct io_pagetable *iopt)
+static inline void iopt_check_areas(struct io_pagetable *iopt,
+				    unsigned long start, unsigned long last)
 {
 }
 #endif
+
+/* Check every mapping, after a change of the whole table (a domain). */
+static void iopt_check_consistency(struct io_pagetable *iopt)
+{
+	iopt_check_areas(iopt, 0, ULONG_MAX);
+}
 
 /*
  * The last IOVA of whatever in [start, last] a new mapping cannot use: an
@@ -480,7 +490,7 @@ static int iopt_map_area_list(struct io_pagetable *iopt,
 	}
 	for (area = list; area; area = area->unmap_next)
 		interval_tree_insert(&area->node, &iopt->area_itree);
-	iopt_check_consistency(iopt);
+	iopt_check_areas(iopt, *iova, *iova + length - 1);
 	up_write(&iopt->iova_rwsem);
 	return 0;
 
@@ -612,14 +622,16 @@ static void iopt_clear_unmapping(struct io_pagetable *iopt,
 
 /*
  * Remove every area inside [start, last], or none if an area crosses one of
- * the ends.  Returns -ENOENT when there is no area to remove.
+ * the ends (-ENOENT).  A range with no area is -ENOENT too, unless
+ * @none_ok.
  *
  * The accesses are told of each area they pin pages of, one area at a time
  * and with its own range, so that a callback never gets a length that
  * wraps (an unmap of the whole IOVA space).
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last, unsigned long *unmapped)
+			    unsigned long last, unsigned long *unmapped,
+			    bool none_ok)
 {
 	struct iopt_area *area, *next, *removed = NULL;
 	unsigned long area_start, area_length;
@@ -674,7 +686,6 @@ again:
 		removed = area;
 		area = next;
 	}
-	iopt_check_consistency(iopt);
 	up_write(&iopt->iova_rwsem);
 
 	/* Unpinning may take a while: not under the lock. */
@@ -688,7 +699,7 @@ again:
 	}
 
 	*unmapped = total;
-	return total ? 0 : -ENOENT;
+	return total || none_ok ? 0 : -ENOENT;
 }
 
 /**
@@ -698,11 +709,15 @@ again:
  * @length: its length
  * @unmapped: returns the number of bytes unmapped
  *
- * Return: 0; -ENOENT when the range holds no mapping or cuts one, which is
- * then left as it was; -EOVERFLOW when the range wraps.
+ * @none_ok: a range that holds no mapping is no error: nothing is unmapped
+ *
+ * Return: 0; -ENOENT when the range cuts a mapping, which is then left as
+ * it was, or holds none and !@none_ok; -EINVAL for an empty range;
+ * -EOVERFLOW when the range wraps.
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
-		    unsigned long length, unsigned long *unmapped)
+		    unsigned long length, unsigned long *unmapped,
+		    bool none_ok)
 {
 	unsigned long last;
 
@@ -710,16 +725,13 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	return iopt_unmap_range(iopt, iova, last, unmapped);
+	return iopt_unmap_range(iopt, iova, last, unmapped, none_ok);
 }
 
 /* Remove every mapping; succeeds when there is none. */
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {
-	int rc;
-
-	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped);
-	return rc == -ENOENT ? 0 : rc;
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped, true);
 }
 
 /**
@@ -898,7 +910,8 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 /*
  * The alignment mappings must have with @extra attached too: the largest
  * of the domains' smallest page sizes, and a page while an access that
- * pins is attached.
+ * pins is attached or large IOMMU pages are off (so that a mapping can be
+ * cut at any page, see iopt_cut_iova()).
  */
 static unsigned long iopt_domain_alignment(struct io_pagetable *iopt,
 					   struct iommu_domain *extra)
@@ -909,7 +922,7 @@ static unsigned long iopt_domain_alignment(struct io_pagetable *iopt,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if (iopt->nr_pin_accesses)
+	if (iopt->nr_pin_accesses || iopt->disable_large_pages)
 		align = PAGE_SIZE;
 	xa_for_each(&iopt->domains, index, domain)
 		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
@@ -1136,6 +1149,19 @@ unsigned long iopt_iova_alignment(struct io_pagetable *iopt)
 	return align;
 }
 
+/* The IOMMU page sizes every domain has; every size when there is none. */
+unsigned long iopt_pgsize_bitmap(struct io_pagetable *iopt)
+{
+	unsigned long bitmap = ULONG_MAX, index;
+	struct iommu_domain *domain;
+
+	down_read(&iopt->iova_rwsem);
+	xa_for_each(&iopt->domains, index, domain)
+		bitmap &= domain->pgsize_bitmap;
+	up_read(&iopt->iova_rwsem);
+	return bitmap;
+}
+
 /* Whether contiguous memory is mapped with large IOMMU pages. */
 bool iopt_large_pages(struct io_pagetable *iopt)
 {
@@ -1155,9 +1181,12 @@ bool iopt_large_pages(struct io_pagetable *iopt)
  * Large pages cannot be forbidden while the table has both domains and
  * mappings, which domains may have mapped with them; forbidding them again
  * changes nothing and succeeds.  Allowing them is always possible; only
- * later mappings use them.
+ * later mappings use them.  While they are forbidden, mappings are of
+ * whole pages, so that every domain maps each page with IOMMU pages of
+ * its own and a mapping can be cut at any page (iopt_cut_iova()).
  *
- * Return: 0, or -EINVAL when forbidding them while domains map mappings.
+ * Return: 0, or -EINVAL when forbidding them while domains map mappings or
+ * while a mapping is not of whole pages.
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
@@ -1165,10 +1194,105 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 
 	down_write(&iopt->iova_rwsem);
 	if (!enable && !iopt->disable_large_pages &&
-	    !xa_empty(&iopt->domains) && iopt_area_first(iopt, 0, ULONG_MAX))
+	    ((!xa_empty(&iopt->domains) &&
+	      iopt_area_first(iopt, 0, ULONG_MAX)) ||
+	     !iopt_areas_aligned(iopt, PAGE_SIZE))) {
 		rc = -EINVAL;
-	else
+	} else {
 		iopt->disable_large_pages = !enable;
+		iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
+	}
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/*
+ * Cut the area holding @iova in two, the second starting at @iova: both
+ * keep mapping the same memory at the same IOVAs, in the domains too, and
+ * share the pins (the fill is split, a page holding the cut stays held by
+ * both).  Nothing to do when no area holds @iova or one starts there.
+ */
+static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
+{
+	struct iopt_fill *fill = NULL;
+	struct iopt_area *area, *rest;
+	unsigned long byte;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	area = iopt_area_first(iopt, iova, iova);
+	if (!area || area->node.start == iova)
+		return 0;
+	/* Access pins name their area: a pinned area stays whole. */
+	if (atomic_read(&area->num_accesses) || area->unmapping)
+		return -EINVAL;
+	rest = kzalloc(sizeof(*rest), GFP_KERNEL_ACCOUNT);
+	if (!rest)
+		return -ENOMEM;
+	byte = area->page_offset + (iova - area->node.start);
+	/* Whole pages while large pages are off: no IOMMU page is cut. */
+	if (WARN_ON(byte & ~PAGE_MASK)) {
+		kfree(rest);
+		return -EINVAL;
+	}
+	if (area->fill) {
+		fill = iopt_fill_split(area->fill, (byte - 1) >> PAGE_SHIFT,
+				       byte >> PAGE_SHIFT);
+		if (IS_ERR(fill)) {
+			kfree(rest);
+			return PTR_ERR(fill);
+		}
+	}
+	iopt_pages_get(area->pages);
+	rest->pages = area->pages;
+	rest->page_offset = byte;
+	rest->fill = fill;
+	rest->iommu_prot = area->iommu_prot;
+	rest->node.start = iova;
+	rest->node.last = area->node.last;
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	area->node.last = iova - 1;
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	interval_tree_insert(&rest->node, &iopt->area_itree);
+	return 0;
+}
+
+/**
+ * iopt_cut_iova() - make mappings end where a range starts and ends
+ * @iopt: the table
+ * @iova: the start of the range
+ * @length: its length
+ *
+ * A mapping that holds @iova - 1 and @iova, or the range's last IOVA and
+ * the one after, becomes two mappings of the same memory: the unmap of
+ * VFIO type1 v1 may take part of a mapping.  Only possible while large
+ * IOMMU pages are off (iopt_set_large_pages()), so that no IOMMU page of
+ * a domain spans a cut.
+ *
+ * Context: Process context; may sleep.  Takes io_pagetable::iova_rwsem.
+ *
+ * Return: 0; -EINVAL when large pages are on, an end is not page aligned
+ * or a mapping to cut holds access pins; -EOVERFLOW when the range wraps;
+ * -ENOMEM.  A cut made before a failure stays, which changes no mapping.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long iova,
+		  unsigned long length)
+{
+	unsigned long last;
+	int rc = -EINVAL;
+
+	if (!length || (iova | length) & ~PAGE_MASK)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	down_write(&iopt->iova_rwsem);
+	if (iopt->disable_large_pages) {
+		rc = iopt_split_area(iopt, iova);
+		if (!rc && last != ULONG_MAX)
+			rc = iopt_split_area(iopt, last + 1);
+		iopt_check_areas(iopt, iova ? iova - 1 : 0,
+				 last == ULONG_MAX ? last : last + 1);
+	}
 	up_write(&iopt->iova_rwsem);
 	return rc;
 }

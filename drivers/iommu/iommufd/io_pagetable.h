@@ -32,6 +32,9 @@ bool iopt_pages_writable(struct iopt_pages *pages);
 struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
 				  unsigned long first, unsigned long last);
 void iopt_pages_unfill(struct iopt_fill *fill);
+struct iopt_fill *iopt_fill_split(struct iopt_fill *fill,
+				  unsigned long left_last,
+				  unsigned long right_first);
 phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte);
 int iopt_pages_map(struct iopt_fill *fill, struct iommu_domain *domain,
 		   unsigned long iova, unsigned long byte, unsigned long length,
@@ -64,7 +67,8 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
  *	so that their memory is released after io_pagetable::iova_rwsem is
  *	dropped, and those a map or a copy is about to put in
  *
- * An area is created and removed whole: IOMMU_IOAS_UNMAP never splits one.
+ * IOMMU_IOAS_UNMAP removes areas whole, never part of one; only the unmap
+ * of VFIO type1 cuts them, with large IOMMU pages off (iopt_cut_iova()).
  * IOMMU_IOAS_COPY makes one area for each area (or part of one) it copies.
  */
 struct iopt_area {
@@ -122,7 +126,8 @@ struct iopt_reserved {
  *	table; under @iova_rwsem
  * @iova_alignment: the alignment every mapping must have: the largest
  *	smallest page size of the domains, and PAGE_SIZE while an access
- *	that pins is attached; a power of two no larger than PAGE_SIZE
+ *	that pins is attached or @disable_large_pages; a power of two no
+ *	larger than PAGE_SIZE
  * @nr_pin_accesses: the attached accesses that pin pages
  *	(iommufd_access_ops::needs_pin_pages); under @iova_rwsem
  * @disable_large_pages: map every page on its own (IOMMU_OPTION
@@ -155,7 +160,10 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int iommu_prot, bool fixed);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
-		    unsigned long length, unsigned long *unmapped);
+		    unsigned long length, unsigned long *unmapped,
+		    bool none_ok);
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long iova,
+		  unsigned long length);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			struct rb_root_cached *allowed_iova);
@@ -169,6 +177,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
 int iopt_add_pin_access(struct io_pagetable *iopt);
 void iopt_remove_pin_access(struct io_pagetable *iopt);
+unsigned long iopt_pgsize_bitmap(struct io_pagetable *iopt);
 bool iopt_large_pages(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,

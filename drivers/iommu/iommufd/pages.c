@@ -876,6 +876,67 @@ void iopt_pages_unfill(struct iopt_fill *fill)
 }
 
 /**
+ * iopt_fill_split() - cut a fill in two
+ * @fill: the fill of pages [first, last]
+ * @left_last: the last page @fill keeps, at least first
+ * @right_first: the first page of the new fill, at most last:
+ *	@left_last, when the cut is inside that page, or @left_last + 1
+ *
+ * The new fill holds pages [@right_first, last]; @fill keeps [first,
+ * @left_last].  Nothing is pinned or unpinned: a page both keep is held
+ * by both.
+ *
+ * Context: Process context; may sleep.  The caller excludes readers of
+ * @fill's runs.  Takes the pages' mutex.
+ *
+ * Return: the new fill, or ERR_PTR(-ENOMEM) with @fill unchanged.
+ */
+struct iopt_fill *iopt_fill_split(struct iopt_fill *fill,
+				  unsigned long left_last,
+				  unsigned long right_first)
+{
+	struct iopt_pages *pages = fill->pages;
+	struct iopt_runs_cursor tail;
+	struct iopt_fill *right;
+	unsigned long keep, i;
+	int rc;
+
+	if (WARN_ON(left_last < fill->node.start ||
+		    right_first > fill->node.last ||
+		    right_first > left_last + 1 || right_first < left_last))
+		return ERR_PTR(-EINVAL);
+	right = kzalloc(sizeof(*right), GFP_KERNEL_ACCOUNT);
+	if (!right)
+		return ERR_PTR(-ENOMEM);
+	right->pages = pages;
+	right->node.start = right_first;
+	right->node.last = fill->node.last;
+	xa_init_flags(&right->run_chunks, XA_FLAGS_ACCOUNT);
+	iopt_runs_cursor_init(&tail, right);
+
+	mutex_lock(&pages->mutex);
+	rc = iopt_fill_copy_runs(&tail, fill, right_first, fill->node.last);
+	if (rc) {
+		mutex_unlock(&pages->mutex);
+		iopt_fill_free(right);
+		return ERR_PTR(rc);
+	}
+	/* The runs after the one holding @left_last, and their chunks, go. */
+	keep = iopt_fill_find_run(fill, left_last) + 1;
+	for (i = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK); i < fill->nr_chunks;
+	     i++)
+		kfree(xa_erase(&fill->run_chunks, i));
+	fill->nr_chunks = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK);
+	fill->nr_runs = keep;
+	interval_tree_remove(&fill->node, &pages->fill_itree);
+	fill->node.last = left_last;
+	interval_tree_insert(&fill->node, &pages->fill_itree);
+	interval_tree_insert(&right->node, &pages->fill_itree);
+	mutex_unlock(&pages->mutex);
+	return right;
+}
+
+/**
  * iopt_fill_phys() - the physical address of a byte of a fill
  * @fill: the fill
  * @byte: the byte's offset in its pages, inside the fill's range
