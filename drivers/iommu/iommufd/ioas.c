@@ -69,13 +69,40 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	mutex_destroy(&ioas->mutex);
 }
 
+/**
+ * iommufd_ioas_ranges() - the IOVA ranges mappings of an IOAS may use
+ * @ioas: the IOAS
+ * @count: returns their number
+ *
+ * Return: an array of the ranges in increasing order, to be freed with
+ * kvfree(), NULL when there is none, or ERR_PTR(-ENOMEM).
+ */
+struct interval_tree_node *iommufd_ioas_ranges(struct iommufd_ioas *ioas,
+					       unsigned int *count)
+{
+	struct interval_tree_node *ranges = NULL;
+	unsigned int room = 0;
+
+	/* The ranges may change between the two calls: until they fit. */
+	for (;;) {
+		iopt_iova_ranges(&ioas->iopt, ranges, room, count);
+		if (*count <= room)
+			return ranges;
+		kvfree(ranges);
+		room = *count;
+		ranges = kvcalloc(room, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
+		if (!ranges)
+			return ERR_PTR(-ENOMEM);
+	}
+}
+
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
 	struct iommu_iova_range __user *uranges;
-	struct interval_tree_node *ranges = NULL;
-	unsigned int count, room = 0, i;
+	struct interval_tree_node *ranges;
 	struct iommufd_ioas *ioas;
+	unsigned int count, i;
 	int rc;
 
 	if (cmd->__reserved)
@@ -85,18 +112,10 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	/* The ranges may change between the two calls: until they fit. */
-	for (;;) {
-		iopt_iova_ranges(&ioas->iopt, ranges, room, &count);
-		if (count <= room)
-			break;
-		kvfree(ranges);
-		room = count;
-		ranges = kvcalloc(room, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
-		if (!ranges) {
-			rc = -ENOMEM;
-			goto out_put;
-		}
+	ranges = iommufd_ioas_ranges(ioas, &count);
+	if (IS_ERR(ranges)) {
+		rc = PTR_ERR(ranges);
+		goto out_put;
 	}
 
 	uranges = u64_to_user_ptr(cmd->allowed_iovas);
@@ -287,7 +306,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 		rc = -EOVERFLOW;
 	} else {
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
-				     &unmapped);
+				     &unmapped, false);
 	}
 	if (rc)
 		goto out_put;

@@ -322,6 +322,8 @@ static int iommufd_option(struct iommufd_ucmd *ucmd)
 	return 0;
 }
 
+static struct miscdevice vfio_misc_dev;
+
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx;
@@ -335,7 +337,16 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->vfio_lock);
-	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	/*
+	 * Opened as /dev/vfio/vfio, the container's users expect type1's
+	 * accounting: pins charged to the process (the misc core has put the
+	 * device in private_data).
+	 */
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER) &&
+	    filp->private_data == &vfio_misc_dev)
+		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
+	else
+		ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -453,8 +464,10 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	int rc;
 
 	nr = _IOC_NR(cmd);
-	if (nr < IOMMUFD_CMD_BASE ||
-	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+	/* VFIO's container ioctls are numbered below iommufd's */
+	if (nr < IOMMUFD_CMD_BASE)
+		return iommufd_vfio_ioctl(filp->private_data, cmd, arg);
+	if (nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
 		return -ENOTTY;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	if (!op->execute || cmd != _IO(IOMMUFD_TYPE, nr))
@@ -481,6 +494,8 @@ static const struct file_operations iommufd_fops = {
 	.open = iommufd_fops_open,
 	.release = iommufd_fops_release,
 	.unlocked_ioctl = iommufd_fops_ioctl,
+	/* Every structure is the same for 32-bit processes. */
+	.compat_ioctl = compat_ptr_ioctl,
 };
 
 /**
@@ -556,6 +571,19 @@ static struct miscdevice iommu_misc_dev = {
 	.mode = 0660,
 };
 
+/*
+ * With CONFIG_IOMMUFD_VFIO_CONTAINER, VFIO has no container of its own:
+ * /dev/vfio/vfio, at VFIO's misc minor, is an iommufd, which answers the
+ * type1 ioctls (vfio_compat.c) and which VFIO_GROUP_SET_CONTAINER takes.
+ */
+static struct miscdevice vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.fops = &iommufd_fops,
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+};
+
 static int __init iommufd_init(void)
 {
 	int rc;
@@ -563,21 +591,39 @@ static int __init iommufd_init(void)
 	rc = misc_register(&iommu_misc_dev);
 	if (rc)
 		return rc;
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
+		rc = misc_register(&vfio_misc_dev);
+		if (rc)
+			goto err_iommu;
+	}
 	rc = iommufd_test_init();
 	if (rc)
-		misc_deregister(&iommu_misc_dev);
+		goto err_vfio;
+	return 0;
+
+err_vfio:
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
+err_iommu:
+	misc_deregister(&iommu_misc_dev);
 	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
 	iommufd_test_exit();
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
 	misc_deregister(&iommu_misc_dev);
 }
 
 module_init(iommufd_init);
 module_exit(iommufd_exit);
 
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
 MODULE_ALIAS("devname:iommu");
 MODULE_DESCRIPTION("I/O Address Space Management for passthrough devices");
 MODULE_LICENSE("GPL");

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <linux/vfio.h>
 #include "../kselftest_harness.h"
 #include "iommufd_utils.h"
 
@@ -621,6 +622,59 @@ out:
 }
 
 /*
+ * The VFIO type1 ioctls on an iommufd, v1: a fragmented mapping (more runs
+ * than a chunk holds) of which a page in the middle is unmapped, which
+ * cuts it twice.
+ */
+static void flow_vfio_compat(void)
+{
+	__u64 base = MOCK_APERTURE_START, cut = base + 300 * PAGE_SIZE;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)frag,
+		.iova = base,
+		.size = FRAG_SIZE,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = cut,
+		.size = PAGE_SIZE,
+	};
+	struct vfio_iommu_type1_info *info;
+	__u64 info_buf[32] = {};
+	__u32 ioas, hwpt;
+	bool mapped;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	if (check(vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas)) ||
+	    check(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
+	    check(mock_domain(fd, ioas, NULL, &hwpt, NULL)))
+		goto out;
+	mapped = !check(ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	info = (void *)info_buf;
+	info->argsz = sizeof(info_buf);
+	if (!check(ioctl(fd, VFIO_IOMMU_GET_INFO, info)))
+		verify(info->cap_offset == sizeof(*info) &&
+		       info->iova_pgsizes == PAGE_SIZE);
+	if (mapped && !check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap)))
+		verify(unmap.size == PAGE_SIZE &&
+		       !check_map(fd, hwpt, base, frag, cut - base) &&
+		       !check_map(fd, hwpt, cut + PAGE_SIZE,
+				  frag + (cut - base) + PAGE_SIZE,
+				  FRAG_SIZE - (cut - base) - PAGE_SIZE) &&
+		       !check_refs(fd, frag + (cut - base), PAGE_SIZE, 0));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
+	check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -790,6 +844,10 @@ FIXTURE_VARIANT_ADD(fail_nth, hwpt) {
 
 FIXTURE_VARIANT_ADD(fail_nth, dirty) {
 	.flow = flow_dirty,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, vfio_compat) {
+	.flow = flow_vfio_compat,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)
