@@ -1,9 +1,10 @@
 # Entry point of the series: assemble it onto Linux 6.1, build the test
 # kernel, boot it under QEMU and run the tests.  See README.md.
 #
-#   make check        lint, then the tests on three machines (intel-iommu,
-#                     virtio-iommu, and intel with a kernel without VFIO
-#                     groups), then the results: what CI runs
+#   make check        lint, then the tests on four machines (intel-iommu,
+#                     virtio-iommu, intel with a kernel without VFIO
+#                     groups, and intel with iommufd's /dev/vfio/vfio),
+#                     then the results: what CI runs
 #   make run          build, boot, demonstrate, then a guest shell on a tty
 #   make tree / sync  developer round trip through build/linux
 #   make lint         checkpatch, kernel-doc, W=1 + sparse, coccicheck
@@ -16,7 +17,9 @@
 # Variables: KASAN=1 (KASAN kernel in build/obj-kasan), IOMMU=virtio
 # (virtio-iommu machine instead of intel-iommu; logs in build/run-virtio),
 # VFIO_GROUP=n (a kernel without VFIO groups and containers, in
-# build/obj-nogroup; logs in build/run-nogroup), TESTS="prog ..."
+# build/obj-nogroup; logs in build/run-nogroup), VFIO_CONTAINER=iommufd
+# (no container of VFIO's own: /dev/vfio/vfio is iommufd's, in
+# build/obj-compat; logs in build/run-compat), TESTS="prog ..."
 # (run only these test programs), BENCH_ARGS="--sizes 256M --rounds 3"
 # (arguments of the benchmark), J=N (parallel jobs).
 
@@ -32,6 +35,7 @@ J ?= $(shell echo $$(( $$(nproc) + 1 )))
 KASAN ?= 0
 IOMMU ?= intel
 VFIO_GROUP ?= y
+VFIO_CONTAINER ?= type1
 TESTS ?=
 BENCH_ARGS ?=
 # The kernel command line carries them with ':' for ' '.
@@ -51,6 +55,9 @@ endif
 ifeq ($(VFIO_GROUP),n)
 OBJ := $(OBJ)-nogroup
 FRAGMENTS += $(TOP)/testbed/nogroup.config
+else ifeq ($(VFIO_CONTAINER),iommufd)
+OBJ := $(OBJ)-compat
+FRAGMENTS += $(TOP)/testbed/compat.config
 endif
 # The benchmark's kernel: without the debugging options that tax every
 # allocation (testbed/bench.config).
@@ -60,9 +67,11 @@ FRAGMENTS += $(TOP)/testbed/bench.config
 endif
 # The tags of testbed/allowed-skips that apply to this configuration, and
 # where its boot keeps its logs: build/run for the default machine.
-RESULTS_CONFIG := $(IOMMU)$(if $(filter n,$(VFIO_GROUP)),$(comma)nogroup)
+PROFILE := $(if $(filter n,$(VFIO_GROUP)),nogroup,$(if \
+	$(filter iommufd,$(VFIO_CONTAINER)),compat))
+RESULTS_CONFIG := $(IOMMU)$(if $(PROFILE),$(comma)$(PROFILE))
 RUN := $(BUILD)/run$(if $(filter virtio,$(IOMMU)),-virtio)$(if \
-	$(filter n,$(VFIO_GROUP)),-nogroup)
+	$(PROFILE),-$(PROFILE))
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
@@ -129,18 +138,22 @@ lint: tree
 	@$(STAGE) lint python3 $(TOP)/mk/lint.py $(LINUX) $(BUILD)/obj-lint \
 		$(BUILD)/lint.tap $(FRAGMENTS) $(TOP)/testbed/lint.config
 
-# Debian 13 with its QEMU 10.0, for the tests that run a real VMM in the
-# guest: made once with debootstrap, shared read-only with the guest.
+# Debian 13 (QEMU 10.0, DPDK 24.11) and Debian 12 (QEMU 7.2, DPDK 22.11)
+# for the tests that run real programs in the guest: made once with
+# debootstrap, shared read-only with the guest.
 ROOTFS := $(BUILD)/rootfs-trixie
+ROOTFS_OLD := $(BUILD)/rootfs-bookworm
 rootfs: deps
-	@$(STAGE) rootfs $(TOP)/testbed/mkrootfs.sh $(ROOTFS)
+	@$(STAGE) rootfs $(TOP)/testbed/mkrootfs.sh $(ROOTFS) trixie
+	@$(STAGE) rootfs-old $(TOP)/testbed/mkrootfs.sh $(ROOTFS_OLD) bookworm
 
 boot: initramfs rootfs
 	@rm -f $(BUILD)/stages.boot
 	@$(STAGE) boot $(TOP)/testbed/qemu.sh --mode check --iommu $(IOMMU) \
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
-		--out $(RUN) --tests "$(TESTS)" --rootfs $(ROOTFS)
+		--out $(RUN) --tests "$(TESTS)" --rootfs $(ROOTFS) \
+		--rootfs $(ROOTFS_OLD)
 
 # The benchmark in full (tools/testing/selftests/vfio/vfio_dma_bench.c):
 # its table is printed and kept in build/bench/tap.log.
@@ -165,7 +178,7 @@ check-mainline: tests rootfs
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends linux-source-6.12; }
 	@$(TOP)/mk/mainline.sh $(BUILD) $(BUILD)/tests $(IOMMU) "$(TESTS)" \
-		$(ROOTFS)
+		"$(ROOTFS) $(ROOTFS_OLD)"
 	@python3 $(TOP)/testbed/results.py --config $(IOMMU),mainline \
 		$$(ls -d $(BUILD)/run-mainline-mock $(BUILD)/run-mainline \
 		2>/dev/null)
@@ -208,20 +221,23 @@ check:
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=y
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=virtio VFIO_GROUP=y
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=n
+	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_CONTAINER=iommufd
 	@$(STAGE) --summary
 	@python3 $(TOP)/testbed/results.py --tap lint=$(BUILD)/lint.tap \
 		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run=intel \
-		$(BUILD)/run-virtio=virtio $(BUILD)/run-nogroup=intel,nogroup
+		$(BUILD)/run-virtio=virtio $(BUILD)/run-nogroup=intel,nogroup \
+		$(BUILD)/run-compat=intel,compat
 
 run: initramfs rootfs
 	@$(TOP)/testbed/qemu.sh --mode run --iommu $(IOMMU) \
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
-		--out $(BUILD)/run-demo --rootfs $(ROOTFS)
+		--out $(BUILD)/run-demo --rootfs $(ROOTFS) --rootfs $(ROOTFS_OLD)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-kasan $(BUILD)/obj-lint \
 		$(BUILD)/obj-nogroup $(BUILD)/obj-kasan-nogroup $(BUILD)/obj-s390 \
+		$(BUILD)/obj-compat $(BUILD)/obj-kasan-compat $(BUILD)/run-compat \
 		$(BUILD)/obj-bench $(BUILD)/obj-mainline \
 		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo \
 		$(BUILD)/run-virtio $(BUILD)/run-nogroup \

@@ -4,7 +4,7 @@
 # programs, so that a test asserting a behaviour mainline does not have
 # shows.  Only the built kernel is used; its sources are not read.
 #
-#   mainline.sh BUILD TESTS IOMMU "PROGRAMS" [ROOTFS]
+#   mainline.sh BUILD TESTS IOMMU "PROGRAMS" ["ROOTFS..."]
 #
 # BUILD/mainline/linux holds the extracted source, BUILD/obj-mainline the
 # kernel (kept between runs, so a second run only boots).  Options of our
@@ -15,8 +15,8 @@
 # the programs of the mock (iommufd*) run with intel_iommu=off, logs in
 # BUILD/run-mainline-mock; the others on the IOMMU machine, logs in
 # BUILD/run-mainline.  PROGRAMS, when not empty, picks programs of the
-# test list.  ROOTFS is testbed/mkrootfs.sh's root filesystem with the
-# VMMs the guest tests run.
+# test list.  ROOTFS are testbed/mkrootfs.sh's root filesystems with the
+# VMMs and DPDK the guest tests run, the first Debian 13's.
 set -eo pipefail
 build=$1
 tests=$2
@@ -76,11 +76,15 @@ while read -r prog _; do
 	case $prog in iommufd*) mock+=" $prog" ;; *) other+=" $prog" ;; esac
 done <"$tests/list"
 rm -rf "$build/run-mainline-mock" "$build/run-mainline"
+rootfs_args=()
+for dir in $rootfs; do
+	rootfs_args+=(--rootfs "$dir")
+done
 boot() {
 	"$top/mk/stage.sh" mainline-boot "$top/testbed/qemu.sh" --mode check \
 		--kernel "$obj/arch/x86/boot/bzImage" \
 		--initrd "$build/initramfs-mainline/initramfs.cpio.gz" \
-		${rootfs:+--rootfs "$rootfs"} "$@"
+		"${rootfs_args[@]}" "$@"
 }
 [ -z "$mock" ] || boot --iommu intel --append intel_iommu=off \
 	--out "$build/run-mainline-mock" --tests "${mock# }"

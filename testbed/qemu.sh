@@ -3,7 +3,7 @@
 #
 #   qemu.sh --mode check|run --iommu intel|virtio --kernel BZIMAGE
 #           --initrd CPIO --out DIR [--tests "prog ..."] [--timeout SECS]
-#           [--append "kernel arguments"] [--rootfs DIR]
+#           [--append "kernel arguments"] [--rootfs DIR]...
 #
 # The machine: q35, 2 vCPUs, 4 GiB, an emulated IOMMU placed before every
 # PCI device (intel-iommu with interrupt remapping and caching mode, or
@@ -17,14 +17,15 @@
 #   00:07.0        NVMe controller (1b36:0010), an SR-IOV PF with one VF,
 #                  for the VF token checks; no driver binds it at boot.
 # DIR/share is shared with the guest over 9p, mounted at /host; the
-# --rootfs directory (testbed/mkrootfs.sh) read-only, mounted at /rootfs.
+# --rootfs directories (testbed/mkrootfs.sh) read-only, the first mounted
+# at /rootfs, each next one at /rootfs-SUITE (DIR ends in -SUITE).
 #
 # Serial ports: ttyS0 is the console (kernel log, shell): DIR/console.log.
 # ttyS1 carries the test runner's TAP stream: DIR/tap.log.  Keeping them
 # apart stops kernel messages from splitting TAP lines.
 set -eo pipefail
 mode=check iommu=intel kernel= initrd= out= tests= timeout=1800 extra_append=
-rootfs=
+rootfs=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mode) mode=$2 ;;
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--tests) tests=$2 ;;
 	--timeout) timeout=$2 ;;
 	--append) extra_append+=" $2" ;;
-	--rootfs) rootfs=$2 ;;
+	--rootfs) rootfs+=("$2") ;;
 	*) echo "qemu.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -85,9 +86,12 @@ args=(-machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m 4G
 	-device nvme-subsys,id=nvmesubsys
 	-device nvme,bus=pcie.0,addr=0x7,serial=sriovpf,subsys=nvmesubsys,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1
 	-virtfs local,path="$out/share",mount_tag=host,security_model=none,id=host)
-if [ -n "$rootfs" ]; then
-	args+=(-virtfs local,path="$rootfs",mount_tag=rootfs,security_model=none,readonly=on,id=rootfs)
-fi
+for dir in "${rootfs[@]}"; do
+	# The first is "rootfs", the next "rootfs-SUITE" (testbed/guest/init).
+	tag=rootfs
+	[ "$dir" = "${rootfs[0]}" ] || tag=rootfs-${dir##*-}
+	args+=(-virtfs local,path="$dir",mount_tag=$tag,security_model=none,readonly=on,id=$tag)
+done
 tap=(-serial file:"$out/tap.log")
 
 if [ "$mode" = run ]; then

@@ -145,7 +145,7 @@ static int qemu_on_iommufd(const char *bdf)
 	long pinned = -1;
 	int ret = -1;
 
-	if (!vmm_present()) {
+	if (!vmm_present(VMM_ROOTFS)) {
 		printf("demo: 4/4 no QEMU in %s (make rootfs)\n", VMM_ROOTFS);
 		return -1;
 	}
@@ -153,7 +153,7 @@ static int qemu_on_iommufd(const char *bdf)
 	if (pci_bind(bdf, "vfio-pci"))
 		goto out;
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", bdf);
-	if (vmm_start(&v, args))
+	if (vmm_start(&v, VMM_ROOTFS, args))
 		goto out;
 	if (!vmm_expect(&v, "(qemu) ", 1, VMM_START_SECS) &&
 	    !vmm_command(&v, "info pci\n", 2) &&

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A real VMM on this kernel: Debian 13's QEMU 10.0, unmodified, assigns
- * the edu to a VM through iommufd as VMMs of today do (IOMMU_GET_HW_INFO,
- * IOMMU_HWPT_ALLOC, the device cdev), and through the legacy container.
+ * Real VMMs on this kernel: Debian 13's QEMU 10.0, unmodified, assigns the
+ * edu to a VM through iommufd as VMMs of today do (IOMMU_GET_HW_INFO,
+ * IOMMU_HWPT_ALLOC, the device cdev), and through the legacy container;
+ * Debian 12's QEMU 7.2, which knows only the container, through it.  The
+ * container is VFIO's type1 or, with CONFIG_IOMMUFD_VFIO_CONTAINER, an
+ * iommufd answering type1's ioctls.
  *
- * QEMU runs from the root filesystem the test machine shares at /rootfs
+ * QEMU runs from the root filesystems the test machine shares
  * (testbed/mkrootfs.sh), entered with chroot, with a 64 MiB VM that never
  * starts (-S): realizing the device maps the VM's RAM for DMA, which is
  * all these tests need.  Each test checks that the device was realized,
@@ -105,9 +108,13 @@ FIXTURE(qemu) {
 	char e1000[BDF_LEN];
 };
 
+/* QEMU's trace of the page tables it makes and attaches to (10.0) */
+#define IOMMUFD_TRACES	"-trace", "iommufd_backend_alloc_hwpt", \
+			"-trace", "iommufd_cdev_attach_ioas_hwpt"
+
 FIXTURE_SETUP(qemu)
 {
-	if (!need(_metadata, vmm_present(),
+	if (!need(_metadata, vmm_present(VMM_ROOTFS),
 		  "QEMU in " VMM_ROOTFS " (testbed/mkrootfs.sh)"))
 		return;
 	if (!need(_metadata, !edu_find_alone(self->bdf),
@@ -140,15 +147,22 @@ FIXTURE_TEARDOWN(qemu)
  * well.  QEMU's output stays in @v, for more checks.
  */
 static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
-		     const char *const *dev_args, const char *pin_key,
-		     int devices)
+		     const char *root, const char *const *dev_args,
+		     const char *pin_key, int devices)
 {
 	long kb;
 	int rc;
 
-	ASSERT_EQ(0, vmm_start(v, dev_args));
+	ASSERT_EQ(0, vmm_start(v, root, dev_args));
 	rc = vmm_expect(v, "(qemu) ", 1, VMM_START_SECS);
 	ASSERT_EQ(0, rc) vmm_log(v);
+	/*
+	 * The monitor answers once the machine is made (QEMU 7.2 prompts
+	 * before that).
+	 */
+	ASSERT_EQ(0, vmm_command(v, "info pci\n", 2)) vmm_log(v);
+	/* The edu, as the VM sees it: a realized vfio-pci device */
+	ASSERT_EQ(0, vmm_expect(v, "1234:11e8", devices, 0)) vmm_log(v);
 	kb = vmm_status_kb(v, pin_key);
 	v->pinned_kb = kb;
 	TH_LOG("QEMU %s: %ld kB", pin_key, kb);
@@ -158,9 +172,6 @@ static void run_qemu(struct __test_metadata *_metadata, struct vmm *v,
 	 * (65280 kB).
 	 */
 	EXPECT_LE((GUEST_MB - 1) * 1024L, kb) vmm_log(v);
-	ASSERT_EQ(0, vmm_command(v, "info pci\n", 2)) vmm_log(v);
-	/* The edu, as the VM sees it: a realized vfio-pci device */
-	ASSERT_EQ(0, vmm_expect(v, "1234:11e8", devices, 0)) vmm_log(v);
 	rc = vmm_quit(v);
 	EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) {
 		TH_LOG("QEMU ended with status %#x", rc);
@@ -173,7 +184,8 @@ TEST_F_TIMEOUT(qemu, iommufd_object, QEMU_TEST_SECS)
 {
 	char dev[128];
 	const char *const args[] = {
-		"-object", "iommufd,id=fd0", "-device", dev, NULL,
+		IOMMUFD_TRACES, "-object", "iommufd,id=fd0", "-device", dev,
+		NULL,
 	};
 	int ids[4], nids;
 	struct vmm *v = &self->vmm;
@@ -181,7 +193,7 @@ TEST_F_TIMEOUT(qemu, iommufd_object, QEMU_TEST_SECS)
 	if (_metadata->skip)
 		return;
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
-	run_qemu(_metadata, v, args, "VmPin", 1);
+	run_qemu(_metadata, v, VMM_ROOTFS, args, "VmPin", 1);
 	/* QEMU made the device's page table itself. */
 	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
 	EXPECT_EQ(1, nids);
@@ -209,26 +221,46 @@ TEST_F_TIMEOUT(qemu, iommufd_fd_passing, QEMU_TEST_SECS)
 	ASSERT_EQ(0, fcntl(device, F_SETFD, 0));
 	snprintf(obj, sizeof(obj), "iommufd,id=fd0,fd=%d", iommufd);
 	snprintf(dev, sizeof(dev), "vfio-pci,fd=%d,iommufd=fd0", device);
-	run_qemu(_metadata, &self->vmm, args, "VmPin", 1);
+	run_qemu(_metadata, &self->vmm, VMM_ROOTFS, args, "VmPin", 1);
 	close(device);
 	close(iommufd);
 	EXPECT_TRUE(device_bindable(self->bdf));
 }
 
-/* The same QEMU on the legacy type1 container, for comparison */
-TEST_F_TIMEOUT(qemu, legacy_container, QEMU_TEST_SECS)
+/*
+ * QEMU on the legacy container /dev/vfio/vfio: VFIO's type1 (RAM charged
+ * as locked, VmLck), or iommufd's (pinned, VmPin), which the type1 ioctls
+ * reach unchanged.
+ */
+static void legacy_container(struct __test_metadata *_metadata,
+			     struct vmm *v, const char *bdf, const char *root)
 {
 	char dev[64];
 	const char *const args[] = { "-device", dev, NULL };
 
 	if (_metadata->skip)
 		return;
-	if (!need_config(_metadata, vfio_containers_configured(),
-			 "CONFIG_VFIO_CONTAINER"))
+	if (!need_config(_metadata, !access("/dev/vfio/vfio", F_OK),
+			 "a VFIO container (/dev/vfio/vfio)"))
 		return;
-	snprintf(dev, sizeof(dev), "vfio-pci,host=%s", self->bdf);
-	run_qemu(_metadata, &self->vmm, args, "VmLck", 1);
-	EXPECT_TRUE(device_bindable(self->bdf));
+	if (!need(_metadata, vmm_present(root), root))
+		return;
+	snprintf(dev, sizeof(dev), "vfio-pci,host=%s", bdf);
+	run_qemu(_metadata, v, root, args,
+		 vfio_container_is_iommufd() ? "VmPin" : "VmLck", 1);
+	EXPECT_TRUE(device_bindable(bdf));
+}
+
+/* QEMU 10.0 on the container, for comparison with iommufd */
+TEST_F_TIMEOUT(qemu, legacy_container, QEMU_TEST_SECS)
+{
+	legacy_container(_metadata, &self->vmm, self->bdf, VMM_ROOTFS);
+}
+
+/* QEMU 7.2, which has no iommufd support, on the container */
+TEST_F_TIMEOUT(qemu, legacy_container_qemu_7_2, QEMU_TEST_SECS)
+{
+	legacy_container(_metadata, &self->vmm, self->bdf, VMM_ROOTFS_OLD);
 }
 
 /*
@@ -240,8 +272,8 @@ TEST_F_TIMEOUT(qemu, two_devices_share_a_hwpt, QEMU_TEST_SECS)
 {
 	char dev[128], dev2[128];
 	const char *const args[] = {
-		"-object", "iommufd,id=fd0", "-device", dev, "-device", dev2,
-		NULL,
+		IOMMUFD_TRACES, "-object", "iommufd,id=fd0", "-device", dev,
+		"-device", dev2, NULL,
 	};
 	int ids[4], nids;
 	struct vmm *v = &self->vmm;
@@ -259,7 +291,7 @@ TEST_F_TIMEOUT(qemu, two_devices_share_a_hwpt, QEMU_TEST_SECS)
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=fd0", self->bdf);
 	snprintf(dev2, sizeof(dev2), "vfio-pci,host=%s,iommufd=fd0",
 		 self->edu2);
-	run_qemu(_metadata, v, args, "VmPin", 2);
+	run_qemu(_metadata, v, VMM_ROOTFS, args, "VmPin", 2);
 	EXPECT_GT(2 * GUEST_MB * 1024L, v->pinned_kb);
 	EXPECT_EQ(1, vmm_hwpts(v, ids, 4, &nids)) vmm_log(v);
 	ASSERT_EQ(2, nids) vmm_log(v);

@@ -79,6 +79,20 @@ bool vfio_containers_configured(void)
 			     !access("/dev/vfio/vfio", F_OK));
 }
 
+/* /dev/vfio/vfio is iommufd's (CONFIG_IOMMUFD_VFIO_CONTAINER): an IOAS */
+bool vfio_container_is_iommufd(void)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int fd = open("/dev/vfio/vfio", O_RDWR);
+	bool ret;
+
+	if (fd < 0)
+		return false;
+	ret = !ioctl(fd, IOMMU_IOAS_ALLOC, &alloc);
+	close(fd);
+	return ret;
+}
+
 int sysfs_read(const char *path, char *buf, size_t len)
 {
 	ssize_t n;
@@ -1104,17 +1118,16 @@ bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 }
 
 /*
- * Start QEMU in the chroot with the VM's devices @dev_args (NULL ended);
- * the descriptors the caller opened without O_CLOEXEC are inherited.
+ * Start the QEMU of the root filesystem @root (VMM_ROOTFS...) with more
+ * arguments @args, the VM's devices (NULL ended); the descriptors the
+ * caller opened without O_CLOEXEC are inherited.
  */
-int vmm_start(struct vmm *v, const char *const *dev_args)
+int vmm_start(struct vmm *v, const char *root, const char *const *args)
 {
 	static const char *const base[] = {
 		VMM_QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-serial", "none", "-monitor", "stdio", "-S",
-		"-trace", "iommufd_backend_alloc_hwpt",
-		"-trace", "iommufd_cdev_attach_ioas_hwpt",
 	};
 	const char *argv[64];
 	int in[2], out[2];
@@ -1123,8 +1136,8 @@ int vmm_start(struct vmm *v, const char *const *dev_args)
 	memset(v, 0, sizeof(*v));
 	for (n = 0; n < ARRAY_SIZE(base); n++)
 		argv[n] = base[n];
-	while (*dev_args && n < ARRAY_SIZE(argv) - 1)
-		argv[n++] = *dev_args++;
+	while (*args && n < ARRAY_SIZE(argv) - 1)
+		argv[n++] = *args++;
 	argv[n] = NULL;
 
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
@@ -1137,7 +1150,7 @@ int vmm_start(struct vmm *v, const char *const *dev_args)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(out[1], 2);
-		if (chroot(VMM_ROOTFS) || chdir("/"))
+		if (chroot(root) || chdir("/"))
 			_exit(126);
 		execv(VMM_QEMU, (char *const *)argv);
 		_exit(127);
@@ -1199,7 +1212,7 @@ int vmm_command(struct vmm *v, const char *cmd, int prompts)
 {
 	if (write(v->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
 		return -EIO;
-	return vmm_expect(v, "(qemu) ", prompts, 30);
+	return vmm_expect(v, "(qemu) ", prompts, VMM_START_SECS);
 }
 
 /* "quit", then QEMU's exit status; killed after VMM_QUIT_SECS. */
@@ -1235,9 +1248,11 @@ long vmm_status_kb(struct vmm *v, const char *key)
 	return proc_file_kb(path, key);
 }
 
-bool vmm_present(void)
+bool vmm_present(const char *root)
 {
+	char path[128];
 	struct stat st;
 
-	return !stat(VMM_ROOTFS VMM_QEMU, &st);
+	snprintf(path, sizeof(path), "%s%s", root, VMM_QEMU);
+	return !stat(path, &st);
 }

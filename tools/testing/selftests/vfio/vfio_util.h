@@ -82,6 +82,7 @@ static inline bool need_config(struct __test_metadata *_metadata,
 }
 #endif
 
+bool vfio_container_is_iommufd(void);
 int sysfs_read(const char *path, char *buf, size_t len);
 int sysfs_write(const char *path, const char *val);
 
@@ -198,12 +199,14 @@ bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 			    uint32_t len);
 
 /*
- * A real VMM in the test machine: Debian 13's QEMU, unmodified, from the
- * root filesystem shared at /rootfs (testbed/mkrootfs.sh), entered with
- * chroot, with a 64 MiB VM that never runs (-S), its HMP monitor on a
- * pipe, and the trace of its iommufd page tables in its output.
+ * A real VMM in the test machine: Debian's QEMU, unmodified, from a root
+ * filesystem the machine shares (testbed/mkrootfs.sh), entered with
+ * chroot, with a 64 MiB VM that never runs (-S) and its HMP monitor on a
+ * pipe.  VMM_ROOTFS is Debian 13's (QEMU 10.0, DPDK 24.11), VMM_ROOTFS_OLD
+ * Debian 12's (QEMU 7.2, DPDK 22.11).
  */
 #define VMM_ROOTFS	"/rootfs"
+#define VMM_ROOTFS_OLD	"/rootfs-bookworm"
 #define VMM_QEMU	"/usr/bin/qemu-system-x86_64"
 /* Starting QEMU inside the emulated test machine takes a while. */
 #define VMM_START_SECS	90
@@ -220,8 +223,8 @@ struct vmm {
 	size_t len;
 };
 
-bool vmm_present(void);
-int vmm_start(struct vmm *v, const char *const *dev_args);
+bool vmm_present(const char *root);
+int vmm_start(struct vmm *v, const char *root, const char *const *args);
 int vmm_expect(struct vmm *v, const char *want, int count, int secs);
 void vmm_drain(struct vmm *v);
 int vmm_command(struct vmm *v, const char *cmd, int prompts);
