@@ -490,7 +490,10 @@ static int iopt_map_area_list(struct io_pagetable *iopt,
 	}
 	for (area = list; area; area = area->unmap_next)
 		interval_tree_insert(&area->node, &iopt->area_itree);
-	iopt_check_areas(iopt, *iova, *iova + length - 1);
+	/* The new mappings and their neighbours */
+	iopt_check_areas(iopt, *iova ? *iova - 1 : 0,
+			 *iova + length - 1 == ULONG_MAX ? ULONG_MAX :
+							   *iova + length);
 	up_write(&iopt->iova_rwsem);
 	return 0;
 
@@ -686,6 +689,9 @@ again:
 		removed = area;
 		area = next;
 	}
+	/* The neighbours stay whole in every domain. */
+	iopt_check_areas(iopt, start ? start - 1 : 0,
+			 last == ULONG_MAX ? last : last + 1);
 	up_write(&iopt->iova_rwsem);
 
 	/* Unpinning may take a while: not under the lock. */
@@ -1312,8 +1318,10 @@ static void iopt_access_unpin_areas(struct io_pagetable *iopt,
 
 	for (area = iopt_area_first(iopt, iova, last); area != end;
 	     area = iopt_area_next(area, iova, last)) {
+		struct iopt_pin_id id = { area, owner, iova, last };
+
 		iopt_area_piece(area, iova, last, &piece);
-		WARN_ON(iopt_pages_access_unpin(area->pages, area, owner,
+		WARN_ON(iopt_pages_access_unpin(area->pages, &id,
 						iopt_piece_first(&piece),
 						iopt_piece_last(&piece)));
 		WARN_ON(atomic_dec_return(&area->num_accesses) < 0);
@@ -1373,8 +1381,10 @@ int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,
 	}
 	for (area = iopt_area_first(iopt, iova, last); area;
 	     area = iopt_area_next(area, iova, last)) {
+		struct iopt_pin_id id = { area, owner, iova, last };
+
 		iopt_area_piece(area, iova, last, &piece);
-		rc = iopt_pages_access_pin(area->pages, area, owner,
+		rc = iopt_pages_access_pin(area->pages, &id,
 					   iopt_piece_first(&piece),
 					   iopt_piece_last(&piece),
 					   out_pages +
@@ -1444,8 +1454,10 @@ int iopt_access_unpin_pages(struct io_pagetable *iopt, const void *owner,
 	rc = iopt_check_covered(iopt, iova, last);
 	for (area = iopt_area_first(iopt, iova, last); area && !rc;
 	     area = iopt_area_next(area, iova, last)) {
+		struct iopt_pin_id id = { area, owner, iova, last };
+
 		iopt_area_piece(area, iova, last, &piece);
-		if (!iopt_pages_access_pinned(area->pages, area, owner,
+		if (!iopt_pages_access_pinned(area->pages, &id,
 					      iopt_piece_first(&piece),
 					      iopt_piece_last(&piece)))
 			rc = -EINVAL;

@@ -39,14 +39,32 @@ phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte);
 int iopt_pages_map(struct iopt_fill *fill, struct iommu_domain *domain,
 		   unsigned long iova, unsigned long byte, unsigned long length,
 		   int prot, bool large_pages);
-int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
-			  const void *owner, unsigned long first,
+/**
+ * struct iopt_pin_id - what names an access pin
+ * @area: the area the pages were pinned through
+ * @owner: the access
+ * @iova: the first IOVA of the pin_pages call, which may span areas
+ * @iova_last: its last IOVA
+ *
+ * A pin is found again only by all of them and its page range, so that an
+ * unpin names exactly one earlier pin call: neither a part of one that
+ * spans areas nor two calls side by side.
+ */
+struct iopt_pin_id {
+	const void *area;
+	const void *owner;
+	unsigned long iova;
+	unsigned long iova_last;
+};
+
+int iopt_pages_access_pin(struct iopt_pages *pages,
+			  const struct iopt_pin_id *id, unsigned long first,
 			  unsigned long last, struct page **out);
-bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
-			      const void *owner, unsigned long first,
-			      unsigned long last);
-int iopt_pages_access_unpin(struct iopt_pages *pages, const void *area,
-			    const void *owner, unsigned long first,
+bool iopt_pages_access_pinned(struct iopt_pages *pages,
+			      const struct iopt_pin_id *id,
+			      unsigned long first, unsigned long last);
+int iopt_pages_access_unpin(struct iopt_pages *pages,
+			    const struct iopt_pin_id *id, unsigned long first,
 			    unsigned long last);
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
 		  unsigned long len, bool write);

@@ -82,15 +82,12 @@ struct iopt_fill {
 /**
  * struct iopt_access_pin - pages an access pinned through an area
  * @node: the page index range [start, last] in iopt_pages::access_itree
- * @area: the area the pages were pinned through
- * @owner: the access
- * @users: the pin_pages calls of @owner through @area for this exact range
- *	that were not unpinned yet
+ * @id: the pin call, its access and the area
+ * @users: the pin_pages calls with this @id and range not unpinned yet
  */
 struct iopt_access_pin {
 	struct interval_tree_node node;
-	const void *area;
-	const void *owner;
+	struct iopt_pin_id id;
 	unsigned int users;
 };
 
@@ -1123,8 +1120,8 @@ int iopt_pages_map(struct iopt_fill *fill, struct iommu_domain *domain,
 }
 
 static struct iopt_access_pin *
-iopt_pages_find_access_pin(struct iopt_pages *pages, const void *area,
-			   const void *owner, unsigned long first,
+iopt_pages_find_access_pin(struct iopt_pages *pages,
+			   const struct iopt_pin_id *id, unsigned long first,
 			   unsigned long last)
 {
 	struct interval_tree_node *node;
@@ -1135,7 +1132,9 @@ iopt_pages_find_access_pin(struct iopt_pages *pages, const void *area,
 	     node; node = interval_tree_iter_next(node, first, first)) {
 		pin = container_of(node, struct iopt_access_pin, node);
 		if (node->start == first && node->last == last &&
-		    pin->area == area && pin->owner == owner)
+		    pin->id.area == id->area && pin->id.owner == id->owner &&
+		    pin->id.iova == id->iova &&
+		    pin->id.iova_last == id->iova_last)
 			return pin;
 	}
 	return NULL;
@@ -1295,15 +1294,14 @@ err_release:
 /**
  * iopt_pages_access_pin() - pin pages for an access
  * @pages: the memory
- * @area: the area the access reaches the memory through
- * @owner: the access
+ * @id: the pin call, the access and the area it reaches the memory through
  * @first: the index of the first page
  * @last: the index of the last page
  * @out: receives the last - first + 1 pages
  *
  * Pages no page table or access holds are pinned and charged; the others
  * are not pinned again.  The pages stay until iopt_pages_access_unpin()
- * with the same @area, @owner and range.
+ * with the same @id and range.
  *
  * Context: Process context; may sleep.  Takes the pages' mutex.
  *
@@ -1311,8 +1309,8 @@ err_release:
  * when the memory is gone; -EINTR on a fatal signal; -EOVERFLOW when the
  * same pin is held UINT_MAX times already.
  */
-int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
-			  const void *owner, unsigned long first,
+int iopt_pages_access_pin(struct iopt_pages *pages,
+			  const struct iopt_pin_id *id, unsigned long first,
 			  unsigned long last, struct page **out)
 {
 	struct iopt_access_pin *pin;
@@ -1320,7 +1318,7 @@ int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
 	int rc = 0;
 
 	mutex_lock(&pages->mutex);
-	pin = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	pin = iopt_pages_find_access_pin(pages, id, first, last);
 	if (pin) {
 		if (pin->users == UINT_MAX) {
 			rc = -EOVERFLOW;
@@ -1340,8 +1338,7 @@ int iopt_pages_access_pin(struct iopt_pages *pages, const void *area,
 		}
 		pin->node.start = first;
 		pin->node.last = last;
-		pin->area = area;
-		pin->owner = owner;
+		pin->id = *id;
 		pin->users = 1;
 		interval_tree_insert(&pin->node, &pages->access_itree);
 	}
@@ -1358,22 +1355,21 @@ out_unlock:
 /**
  * iopt_pages_access_pinned() - is there an access pin to drop?
  * @pages: the memory
- * @area: the area given to iopt_pages_access_pin()
- * @owner: the access given to it
+ * @id: the pin given to iopt_pages_access_pin()
  * @first: the index of the first page given to it
  * @last: the index of the last page given to it
  *
  * Return: true when iopt_pages_access_unpin() may be called with the same
  * arguments.
  */
-bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
-			      const void *owner, unsigned long first,
-			      unsigned long last)
+bool iopt_pages_access_pinned(struct iopt_pages *pages,
+			      const struct iopt_pin_id *id,
+			      unsigned long first, unsigned long last)
 {
 	bool found;
 
 	mutex_lock(&pages->mutex);
-	found = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	found = iopt_pages_find_access_pin(pages, id, first, last);
 	mutex_unlock(&pages->mutex);
 	return found;
 }
@@ -1381,8 +1377,7 @@ bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
 /**
  * iopt_pages_access_unpin() - undo iopt_pages_access_pin()
  * @pages: the memory
- * @area: the area given to iopt_pages_access_pin()
- * @owner: the access given to it
+ * @id: the pin given to iopt_pages_access_pin()
  * @first: the index of the first page given to it
  * @last: the index of the last page given to it
  *
@@ -1392,15 +1387,15 @@ bool iopt_pages_access_pinned(struct iopt_pages *pages, const void *area,
  *
  * Return: 0, or -ENOENT, changing nothing, when there is no such pin.
  */
-int iopt_pages_access_unpin(struct iopt_pages *pages, const void *area,
-			    const void *owner, unsigned long first,
+int iopt_pages_access_unpin(struct iopt_pages *pages,
+			    const struct iopt_pin_id *id, unsigned long first,
 			    unsigned long last)
 {
 	struct iopt_access_pin *pin;
 	int rc = 0;
 
 	mutex_lock(&pages->mutex);
-	pin = iopt_pages_find_access_pin(pages, area, owner, first, last);
+	pin = iopt_pages_find_access_pin(pages, id, first, last);
 	if (!pin) {
 		rc = -ENOENT;
 	} else if (!--pin->users) {

@@ -2673,7 +2673,7 @@ static long pins_held(bool exact)
 TEST_F(mock, fatal_signal_ends_a_long_pin)
 {
 	size_t len = 512 * MB;
-	long pins = pins_held(true);
+	long pins = pins_held(true), now;
 	int status, polls = 0;
 	bool reaped = false;
 	pid_t pid;
@@ -2723,7 +2723,9 @@ TEST_F(mock, fatal_signal_ends_a_long_pin)
 	 * (the count is the whole kernel's, and another pin may have gone
 	 * meanwhile; the map would have left up to 131072).
 	 */
-	EXPECT_GE(pins, pins_held(true));
+	now = pins_held(true);
+	ASSERT_LE(0, now);
+	EXPECT_GE(pins, now);
 	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_NONE));
 }
 
@@ -2953,7 +2955,10 @@ TEST_F(kaccess, pages_and_unmap)
  * iommufd_access_unpin_pages() of a range the access did not pin, as a
  * broken driver would call it: refused with one kernel warning each, and
  * nothing unpinned (the pins of the access, and of nobody else, stay).
- * The test op that makes the call is an extension of this series.
+ * An unpin names one earlier pin call exactly: the part of a pin that
+ * spans two mappings, or two pins side by side in two mappings, is no
+ * pin (both were taken before, and the rest of the pin leaked).  The test
+ * op that makes the call is an extension of this series.
  */
 TEST_F(kaccess, unpin_of_what_was_not_pinned)
 {
@@ -2967,16 +2972,33 @@ TEST_F(kaccess, unpin_of_what_was_not_pinned)
 		{ 0x100000 + 1, PAGE_SIZE },
 		{ 0x40000000, PAGE_SIZE },		/* not mapped */
 		{ -PAGE_SIZE, 2 * PAGE_SIZE },		/* wraps */
+		/* A pin over both mappings: its part in each */
+		{ 0x100000 + 6 * PAGE_SIZE, 2 * PAGE_SIZE },
+		{ 0x100000 + 8 * PAGE_SIZE, 2 * PAGE_SIZE },
+		/* Two pins, one in each mapping, as one */
+		{ 0x100000 + 7 * PAGE_SIZE, 2 * PAGE_SIZE },
 	};
+	__u32 item, span, left, right;
 	__u64 iova = 0x100000;
 	int access2, log;
 	unsigned int i;
-	__u32 item;
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    8 * PAGE_SIZE, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 8 * PAGE_SIZE, 4 * PAGE_SIZE,
+				    iova + 8 * PAGE_SIZE));
 	ASSERT_EQ(0, access_pages(self->fd, self->access_fd, iova,
 				  2 * PAGE_SIZE, self->buf, 0, &item));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd,
+				  iova + 6 * PAGE_SIZE, 4 * PAGE_SIZE,
+				  self->buf + 6 * PAGE_SIZE, 0, &span));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd,
+				  iova + 7 * PAGE_SIZE, PAGE_SIZE,
+				  self->buf + 7 * PAGE_SIZE, 0, &left));
+	ASSERT_EQ(0, access_pages(self->fd, self->access_fd,
+				  iova + 8 * PAGE_SIZE, PAGE_SIZE,
+				  self->buf + 8 * PAGE_SIZE, 0, &right));
 	/* Another access's pin of the same pages is no pin of this one. */
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &access2));
 	ASSERT_EQ(0, access_pages(self->fd, access2, iova + 4 * PAGE_SIZE,
@@ -2998,10 +3020,22 @@ TEST_F(kaccess, unpin_of_what_was_not_pinned)
 				2 * PAGE_SIZE, 0));
 	EXPECT_EQ(0, check_refs(self->fd, self->buf + 4 * PAGE_SIZE,
 				PAGE_SIZE, 1));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf + 5 * PAGE_SIZE,
+				PAGE_SIZE, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf + 6 * PAGE_SIZE,
+				4 * PAGE_SIZE, 1));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf + 10 * PAGE_SIZE,
+				2 * PAGE_SIZE, 0));
 	/* The pins are whole: their owners drop them as usual. */
 	EXPECT_EQ(0, access_pages_destroy(self->fd, self->access_fd, item));
+	EXPECT_EQ(0, access_pages_destroy(self->fd, self->access_fd, span));
+	EXPECT_EQ(0, access_pages_destroy(self->fd, self->access_fd, left));
+	EXPECT_EQ(0, access_pages_destroy(self->fd, self->access_fd, right));
 	close(access2);
-	EXPECT_EQ(0, check_refs(self->fd, self->buf, 8 * PAGE_SIZE, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, 12 * PAGE_SIZE, 0));
+	/* Nothing left pinned: both mappings go. */
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova,
+				12 * PAGE_SIZE, NULL));
 }
 
 /* Destroy in every order, with pages pinned. */

@@ -711,14 +711,22 @@ static inline int expect_warn_begin(const char *func)
 	int fd, log;
 
 	fd = open("/proc/sys/kernel/panic_on_warn", O_RDONLY);
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+	if (fd < 0)
 		return -errno;
+	if (read(fd, buf, sizeof(buf) - 1) < 0) {
+		close(fd);
+		return -EIO;
+	}
 	close(fd);
 	if (atoi(buf))
 		return -EBUSY;
 	log = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-	if (log < 0 || lseek(log, 0, SEEK_END) < 0)
+	if (log < 0)
 		return -errno;
+	if (lseek(log, 0, SEEK_END) < 0) {
+		close(log);
+		return -EIO;
+	}
 	/* One write() per record; dprintf() would first seek, EINVAL here. */
 	snprintf(buf2, sizeof(buf2), "testbed: EXPECT WARN %s\n", func);
 	fd = open("/dev/kmsg", O_WRONLY);
