@@ -5,7 +5,7 @@
 #
 # SELFTESTS: the kselftest directories whose programs run in the guest,
 # each with the time limit (seconds) of each of its programs.
-SELFTESTS := iommu:300 vfio:600
+SELFTESTS := iommu:300 vfio:1500
 
 HERE := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KSFT := $(LINUX)/tools/testing/selftests

@@ -73,9 +73,10 @@ struct mdma_state {
 };
 
 /*
- * For tests of the VFIO core only: a broken driver, whose dma_unmap
- * callback leaves its pins in place.  The core must then refuse what needs
- * them gone (detach, replace, unmap) and keep its state consistent.
+ * For tests of iommufd only: a broken driver, whose dma_unmap callback
+ * leaves its pins in place.  iommufd then refuses what needs them gone
+ * (detach, replace, unmap) with a warning and keeps its state consistent;
+ * VFIO's type1 container BUG()s when its unmap cannot get them back.
  */
 static bool ignore_dma_unmap;
 module_param(ignore_dma_unmap, bool, 0644);

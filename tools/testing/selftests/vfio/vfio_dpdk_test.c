@@ -15,16 +15,11 @@
  * cleanly, and that the IOMMU reported no DMA fault of the e1000.
  * testpmd's output is in the test's log when something fails.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
@@ -38,81 +33,7 @@
 #define TESTPMD_STOP_SECS	60
 #define DPDK_TEST_SECS		280
 
-struct testpmd {
-	pid_t pid;
-	int in, out;
-	char log[65536];
-	size_t len;
-};
-
-static void testpmd_log(struct testpmd *t)
-{
-	const char *p = t->log, *eol;
-
-	while (*p) {
-		eol = strchrnul(p, '\n');
-		printf("# testpmd: %.*s\n", (int)(eol - p), p);
-		p = *eol ? eol + 1 : eol;
-	}
-	fflush(stdout);
-}
-
-/* Read testpmd's output until @want, its end, or @secs. */
-static bool testpmd_expect(struct testpmd *t, const char *want, int secs)
-{
-	struct pollfd pfd = { .fd = t->out, .events = POLLIN };
-	time_t end = time(NULL) + secs;
-	ssize_t n;
-
-	while (!strstr(t->log, want)) {
-		if (time(NULL) >= end || t->len >= sizeof(t->log) - 1)
-			return false;
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		n = read(t->out, t->log + t->len, sizeof(t->log) - 1 - t->len);
-		if (n <= 0)
-			return false;
-		t->len += n;
-		t->log[t->len] = 0;
-	}
-	return true;
-}
-
-/* Take what testpmd has printed, without waiting. */
-static void testpmd_drain(struct testpmd *t)
-{
-	struct pollfd pfd = { .fd = t->out, .events = POLLIN };
-	ssize_t n;
-
-	while (t->len < sizeof(t->log) - 1 && poll(&pfd, 1, 0) > 0) {
-		n = read(t->out, t->log + t->len, sizeof(t->log) - 1 - t->len);
-		if (n <= 0)
-			return;
-		t->len += n;
-		t->log[t->len] = 0;
-	}
-}
-
-/* Wait for testpmd to end, at most @secs; its status, or -1 */
-static int testpmd_wait(struct testpmd *t, int secs)
-{
-	int status, i;
-
-	for (i = 0; i < secs * 10; i++) {
-		testpmd_drain(t);
-		if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
-			testpmd_drain(t);
-			return status;
-		}
-		usleep(100000);
-	}
-	kill(t->pid, SIGKILL);
-	waitpid(t->pid, &status, 0);
-	return -1;
-}
-
-static int testpmd_start(struct testpmd *t, const char *root,
-			 const char *bdf)
+static int testpmd_start(struct vmm *t, const char *root, const char *bdf)
 {
 	/* Line-buffered: testpmd does not flush its prompt into a pipe. */
 	const char *const argv[] = {
@@ -122,28 +43,8 @@ static int testpmd_start(struct testpmd *t, const char *root,
 		"--total-num-mbufs=2048", "--forward-mode=io", "--tx-first",
 		NULL,
 	};
-	int in[2], out[2];
 
-	memset(t, 0, sizeof(*t));
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
-		return -errno;
-	t->pid = fork();
-	if (t->pid < 0)
-		return -errno;
-	if (!t->pid) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		if (chroot(root) || chdir("/"))
-			_exit(126);
-		execv(STDBUF, (char *const *)argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	t->in = in[1];
-	t->out = out[0];
-	return 0;
+	return vmm_spawn(t, root, argv);
 }
 
 /* The last "TX-packets: N" of testpmd's statistics, or -1 */
@@ -162,7 +63,7 @@ FIXTURE(dpdk) {
 	char e1000[BDF_LEN];
 	char edu[BDF_LEN];
 	char edu_driver[64];
-	struct testpmd t;
+	struct vmm t;		/* testpmd */
 };
 
 FIXTURE_SETUP(dpdk)
@@ -182,7 +83,7 @@ FIXTURE_SETUP(dpdk)
 
 FIXTURE_TEARDOWN(dpdk)
 {
-	if (self->t.pid > 0 && !waitpid(self->t.pid, NULL, WNOHANG)) {
+	if (self->t.running) {
 		kill(self->t.pid, SIGKILL);
 		waitpid(self->t.pid, NULL, 0);
 	}
@@ -193,8 +94,8 @@ FIXTURE_TEARDOWN(dpdk)
 							  NULL);
 }
 
-static void run_testpmd(struct __test_metadata *_metadata,
-			struct testpmd *t, const char *e1000, const char *root)
+static void run_testpmd(struct __test_metadata *_metadata, struct vmm *t,
+			const char *e1000, const char *root)
 {
 	struct kmsg_mark mark;
 	char path[128];
@@ -209,29 +110,27 @@ static void run_testpmd(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, kmsg_mark(&mark));
 	ASSERT_EQ(0, testpmd_start(t, root, e1000));
 	/* Started and forwarding, the first burst sent */
-	ASSERT_TRUE(testpmd_expect(t, "Press enter to exit",
-				   TESTPMD_START_SECS)) testpmd_log(t);
+	ASSERT_EQ(0, vmm_expect(t, "Press enter to exit", 1,
+				TESTPMD_START_SECS)) vmm_print(t, "testpmd");
 	sleep(TESTPMD_FORWARD_SECS);
-	ASSERT_EQ(1, write(t->in, "\n", 1));
-	status = testpmd_wait(t, TESTPMD_STOP_SECS);
-	t->pid = 0;
+	status = vmm_stop(t, "\n", TESTPMD_STOP_SECS);
 	TH_LOG("container %s, %s",
 	       vfio_container_is_iommufd() ? "iommufd" : "type1", root);
 	EXPECT_TRUE(status >= 0 && WIFEXITED(status) &&
 		    !WEXITSTATUS(status)) {
 		TH_LOG("testpmd ended with status %#x", status);
-		testpmd_log(t);
+		vmm_print(t, "testpmd");
 	}
 	/* EAL on VFIO with type1, and the e1000's PMD on the device */
 	EXPECT_NE(NULL, strstr(t->log, "VFIO support initialized"))
-		testpmd_log(t);
+		vmm_print(t, "testpmd");
 	EXPECT_NE(NULL, strstr(t->log, "Using IOMMU type 1 (Type 1)"))
-		testpmd_log(t);
+		vmm_print(t, "testpmd");
 	/* Only the e1000 is allowed (-a): a port is its PMD's. */
-	EXPECT_NE(NULL, strstr(t->log, "Port 0: ")) testpmd_log(t);
+	EXPECT_NE(NULL, strstr(t->log, "Port 0: ")) vmm_print(t, "testpmd");
 	tx = tx_packets(t->log);
 	TH_LOG("TX-packets: %ld", tx);
-	EXPECT_LT(0, tx) testpmd_log(t);
+	EXPECT_LT(0, tx) vmm_print(t, "testpmd");
 	EXPECT_FALSE(edu_fault_seen(&mark, e1000));
 	kmsg_close(&mark);
 }

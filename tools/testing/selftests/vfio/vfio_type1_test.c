@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Baseline of the legacy VFIO path: the root-bus edu bound to vfio-pci,
- * driven through its group and a VFIO_TYPE1v2_IOMMU container.  The edu
- * does DMA in both directions through the IOMMU; once the IOVA is unmapped
- * the IOMMU blocks it, logs a fault, and memory stays as it was.
+ * The legacy VFIO path: the root-bus edu bound to vfio-pci, driven through
+ * its group and a VFIO_TYPE1v2_IOMMU container, /dev/vfio/vfio: VFIO's
+ * own type1, or with CONFIG_IOMMUFD_VFIO_CONTAINER an iommufd answering
+ * type1's ioctls.  The edu does DMA in both directions through the IOMMU;
+ * once the IOVA is unmapped the IOMMU blocks it, logs a fault, and memory
+ * stays as it was.  What the container pins is charged to the process.
  *
  * The iommufd paths are compared with this one.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
@@ -16,6 +24,7 @@
 #define IOVA		0x10000000ULL
 #define BUF_SIZE	(2 * 4096UL)
 #define LEN		4000
+#define MB_(n)		((n) * 1024UL * 1024UL)
 
 FIXTURE(type1) {
 	char bdf[BDF_LEN];
@@ -30,8 +39,8 @@ FIXTURE_SETUP(type1)
 	self->v.container = -1;
 	self->v.group = -1;
 	self->v.device = -1;
-	if (!need_config(_metadata, vfio_containers_configured(),
-			 "CONFIG_VFIO_CONTAINER"))
+	if (!need_config(_metadata, !access("/dev/vfio/vfio", F_OK),
+			 "a VFIO container (/dev/vfio/vfio)"))
 		return;
 	if (!need(_metadata, !edu_find_alone(self->bdf),
 		  "edu alone in its IOMMU group"))
@@ -110,6 +119,75 @@ TEST_F(type1, unmapped_dma_blocked)
 	/* Unmapping what is no longer mapped unmaps nothing. */
 	ASSERT_EQ(0, vfio_type1_unmap(&self->v, IOVA, BUF_SIZE, &unmapped));
 	ASSERT_EQ(0, unmapped);
+}
+
+/* Take CAP_IPC_LOCK, which lifts RLIMIT_MEMLOCK, from this process. */
+static int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/* In a child: the line of the first check that failed, or 0. */
+static int charged_to_the_process(struct vfio_type1 *v)
+{
+	struct rlimit lim = { .rlim_cur = MB_(1), .rlim_max = MB_(1) };
+	size_t small = 256 * 1024, big = MB_(2);
+	long before = -1, kb = small / 1024;
+	uint64_t unmapped = 0;
+	void *buf;
+
+	if (drop_cap_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &lim))
+		return __LINE__;
+	buf = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return __LINE__;
+	memset(buf, 1, big);
+	before = proc_status_kb("VmLck");
+	if (before < 0 || vfio_type1_map(v, buf, IOVA, small))
+		return __LINE__;
+	if (proc_status_kb("VmLck") != before + kb)
+		return __LINE__;
+	/* Beyond this process's limit, whatever the user has elsewhere */
+	if (vfio_type1_map(v, buf, IOVA + big, big) != -ENOMEM ||
+	    proc_status_kb("VmLck") != before + kb)
+		return __LINE__;
+	if (vfio_type1_unmap(v, IOVA, small, &unmapped) || unmapped != small ||
+	    proc_status_kb("VmLck") != before)
+		return __LINE__;
+	return 0;
+}
+
+/*
+ * What the container pins is charged to the process that mapped it, in
+ * its VmLck and against its own RLIMIT_MEMLOCK, as type1 does and as
+ * iommufd does for a /dev/vfio/vfio it serves (not to the user's total,
+ * as it charges /dev/iommu).  In a child without CAP_IPC_LOCK.
+ */
+TEST_F(type1, pins_charged_to_the_process)
+{
+	int status;
+	pid_t pid;
+
+	if (_metadata->skip)
+		return;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(charged_to_the_process(&self->v));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("check at vfio_type1_test.c:%d failed",
+		       WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

@@ -1118,28 +1118,16 @@ bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 }
 
 /*
- * Start the QEMU of the root filesystem @root (VMM_ROOTFS...) with more
- * arguments @args, the VM's devices (NULL ended); the descriptors the
- * caller opened without O_CLOEXEC are inherited.
+ * Run @argv (NULL ended; argv[0] the program's path inside @root) in the
+ * root filesystem @root, its stdin a pipe from @v and its stdout and
+ * stderr one to @v; the descriptors the caller opened without O_CLOEXEC
+ * are inherited.
  */
-int vmm_start(struct vmm *v, const char *root, const char *const *args)
+int vmm_spawn(struct vmm *v, const char *root, const char *const *argv)
 {
-	static const char *const base[] = {
-		VMM_QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
-		"-nodefaults", "-no-user-config", "-display", "none",
-		"-serial", "none", "-monitor", "stdio", "-S",
-	};
-	const char *argv[64];
 	int in[2], out[2];
-	size_t n = 0;
 
 	memset(v, 0, sizeof(*v));
-	for (n = 0; n < ARRAY_SIZE(base); n++)
-		argv[n] = base[n];
-	while (*args && n < ARRAY_SIZE(argv) - 1)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
 		return -errno;
 	v->pid = fork();
@@ -1152,14 +1140,38 @@ int vmm_start(struct vmm *v, const char *root, const char *const *args)
 		dup2(out[1], 2);
 		if (chroot(root) || chdir("/"))
 			_exit(126);
-		execv(VMM_QEMU, (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
 	v->in = in[1];
 	v->out = out[0];
+	/* A program that ended must fail a write, not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/*
+ * Start the QEMU of the root filesystem @root (VMM_ROOTFS...) with more
+ * arguments @args, the VM's devices (NULL ended).
+ */
+int vmm_start(struct vmm *v, const char *root, const char *const *args)
+{
+	static const char *const base[] = {
+		VMM_QEMU, "-machine", "q35", "-accel", "tcg", "-m", "64",
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-serial", "none", "-monitor", "stdio", "-S",
+	};
+	const char *argv[64];
+	size_t n;
+
+	for (n = 0; n < ARRAY_SIZE(base); n++)
+		argv[n] = base[n];
+	while (*args && n < ARRAY_SIZE(argv) - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return vmm_spawn(v, root, argv);
 }
 
 /*
@@ -1215,14 +1227,35 @@ int vmm_command(struct vmm *v, const char *cmd, int prompts)
 	return vmm_expect(v, "(qemu) ", prompts, VMM_START_SECS);
 }
 
-/* "quit", then QEMU's exit status; killed after VMM_QUIT_SECS. */
-int vmm_quit(struct vmm *v)
+/*
+ * What the program printed, into the test's output: each line as
+ * "# @name: ...", so that its last lines (its error) show with a failure.
+ */
+void vmm_print(struct vmm *v, const char *name)
+{
+	const char *p = v->log, *eol;
+
+	vmm_drain(v);
+	while (*p) {
+		eol = strchrnul(p, '\n');
+		printf("# %s: %.*s\n", name, (int)(eol - p), p);
+		p = *eol ? eol + 1 : eol;
+	}
+	fflush(stdout);
+}
+
+/*
+ * Write @input to the program, then wait for it to end: its exit status,
+ * or -1 when it was killed after @secs.
+ */
+int vmm_stop(struct vmm *v, const char *input, int secs)
 {
 	int status, i;
 
-	if (write(v->in, "quit\n", 5) != 5)
+	if (write(v->in, input, strlen(input)) != (ssize_t)strlen(input))
 		kill(v->pid, SIGKILL);
-	for (i = 0; i < VMM_QUIT_SECS * 10; i++) {
+	for (i = 0; i < secs * 10; i++) {
+		vmm_drain(v);
 		if (waitpid(v->pid, &status, WNOHANG) == v->pid)
 			goto out;
 		usleep(100000);
@@ -1238,6 +1271,12 @@ out:
 	v->in = -1;
 	v->out = -1;
 	return status;
+}
+
+/* "quit", then QEMU's exit status; killed after VMM_QUIT_SECS. */
+int vmm_quit(struct vmm *v)
+{
+	return vmm_stop(v, "quit\n", VMM_QUIT_SECS);
 }
 
 long vmm_status_kb(struct vmm *v, const char *key)

@@ -212,7 +212,10 @@ bool edu_dma_to_ram_blocked(struct edu *edu, uint64_t iova, uint8_t *dst,
 #define VMM_START_SECS	90
 #define VMM_QUIT_SECS	30
 
-/* A QEMU started by vmm_start(), its monitor on a pipe. */
+/*
+ * A QEMU started by vmm_start(), its monitor on a pipe; or another program
+ * of a root filesystem, started by vmm_spawn().
+ */
 struct vmm {
 	pid_t pid;
 	bool running;		/* started, and not waited for yet */
@@ -224,10 +227,13 @@ struct vmm {
 };
 
 bool vmm_present(const char *root);
+int vmm_spawn(struct vmm *v, const char *root, const char *const *argv);
 int vmm_start(struct vmm *v, const char *root, const char *const *args);
 int vmm_expect(struct vmm *v, const char *want, int count, int secs);
 void vmm_drain(struct vmm *v);
 int vmm_command(struct vmm *v, const char *cmd, int prompts);
+void vmm_print(struct vmm *v, const char *name);
+int vmm_stop(struct vmm *v, const char *input, int secs);
 int vmm_quit(struct vmm *v);
 long vmm_status_kb(struct vmm *v, const char *key);
 
