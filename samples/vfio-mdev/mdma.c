@@ -15,11 +15,19 @@
  *
  * Create an instance with
  *   echo $(uuidgen) > /sys/class/mdma/mdma/mdev_supported_types/mdma-1/create
+ *
+ * For tests of the VFIO core, the same engine can also be registered as a
+ * physical device: bind any PCI device to the driver "mdma-pci" through
+ * its driver_override.  The PCI device only lends its IOMMU group; the
+ * engine stays emulated.  Such a device is bound to an iommufd as a
+ * physical one, with no access, and the VFIO core must then refuse its
+ * vfio_pin_pages() and vfio_dma_rw(), which are for emulated devices.
  */
 #include <linux/device.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -82,6 +90,18 @@ static bool ignore_dma_unmap;
 module_param(ignore_dma_unmap, bool, 0644);
 MODULE_PARM_DESC(ignore_dma_unmap,
 		 "Test the VFIO core: dma_unmap keeps the pins (default: N)");
+
+/*
+ * For tests of the VFIO core only: a device that posts its last status to
+ * memory when it stops.  At close_device(), STATUS (4 bytes) is written
+ * at IOVA with vfio_dma_rw(); a failure (nothing mapped there, nothing
+ * attached) is ignored.  close_device() may use the device's DMA helpers
+ * as long as it runs, on every path that closes the device.
+ */
+static bool status_at_close;
+module_param(status_at_close, bool, 0644);
+MODULE_PARM_DESC(status_at_close,
+		 "Test the VFIO core: write STATUS at IOVA on close (default: N)");
 
 static struct mdma_state *to_mdma(struct vfio_device *vdev)
 {
@@ -207,8 +227,13 @@ static void mdma_reset_locked(struct mdma_state *mdma)
 static void mdma_close_device(struct vfio_device *vdev)
 {
 	struct mdma_state *mdma = to_mdma(vdev);
+	s32 status;
 
 	mutex_lock(&mdma->lock);
+	if (READ_ONCE(status_at_close)) {
+		status = mdma->status;
+		vfio_dma_rw(vdev, mdma->iova, &status, sizeof(status), true);
+	}
 	mdma_reset_locked(mdma);
 	mutex_unlock(&mdma->lock);
 }
@@ -402,6 +427,56 @@ static void mdma_remove(struct mdev_device *mdev)
 	vfio_put_device(&mdma->vdev);
 }
 
+/* The same engine as a physical device: see the top of this file */
+static const struct vfio_device_ops mdma_pci_ops = {
+	.name = "vfio-mdma-pci",
+	.init = mdma_init_dev,
+	.release = mdma_release_dev,
+	.close_device = mdma_close_device,
+	.read = mdma_read,
+	.write = mdma_write,
+	.ioctl = mdma_ioctl,
+	.dma_unmap = mdma_dma_unmap,
+	.bind_iommufd = vfio_iommufd_physical_bind,
+	.unbind_iommufd = vfio_iommufd_physical_unbind,
+	.attach_ioas = vfio_iommufd_physical_attach_ioas,
+	.detach_ioas = vfio_iommufd_physical_detach_ioas,
+};
+
+static int mdma_pci_probe(struct pci_dev *pdev,
+			  const struct pci_device_id *id)
+{
+	struct mdma_state *mdma;
+	int ret;
+
+	mdma = vfio_alloc_device(mdma_state, vdev, &pdev->dev, &mdma_pci_ops);
+	if (IS_ERR(mdma))
+		return PTR_ERR(mdma);
+	ret = vfio_register_group_dev(&mdma->vdev);
+	if (ret) {
+		vfio_put_device(&mdma->vdev);
+		return ret;
+	}
+	dev_set_drvdata(&pdev->dev, mdma);
+	return 0;
+}
+
+static void mdma_pci_remove(struct pci_dev *pdev)
+{
+	struct mdma_state *mdma = dev_get_drvdata(&pdev->dev);
+
+	vfio_unregister_group_dev(&mdma->vdev);
+	vfio_put_device(&mdma->vdev);
+}
+
+/* No IDs: it binds only what driver_override gives it. */
+static struct pci_driver mdma_pci_driver = {
+	.name = "mdma-pci",
+	.probe = mdma_pci_probe,
+	.remove = mdma_pci_remove,
+	.driver_managed_dma = true,
+};
+
 static struct mdev_type mdma_type = {
 	.sysfs_name = "1",
 	.pretty_name = "mediated DMA engine",
@@ -456,8 +531,14 @@ static int __init mdma_init(void)
 				   mdma_types, ARRAY_SIZE(mdma_types));
 	if (ret)
 		goto err_device;
+
+	ret = pci_register_driver(&mdma_pci_driver);
+	if (ret)
+		goto err_parent;
 	return 0;
 
+err_parent:
+	mdev_unregister_parent(&mdma_parent);
 err_device:
 	device_del(&mdma_dev);
 err_put_device:
@@ -470,6 +551,7 @@ err_driver:
 
 static void __exit mdma_exit(void)
 {
+	pci_unregister_driver(&mdma_pci_driver);
 	mdev_unregister_parent(&mdma_parent);
 	device_unregister(&mdma_dev);
 	class_destroy(mdma_class);

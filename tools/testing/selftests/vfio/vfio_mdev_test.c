@@ -42,6 +42,10 @@
 #define MDMA_REG_SUM		0x20
 /* mdma's test switch: its dma_unmap callback keeps the pins */
 #define MDMA_IGNORE_UNMAP	"/sys/module/mdma/parameters/ignore_dma_unmap"
+/* and the one that makes close_device() write STATUS at IOVA */
+#define MDMA_STATUS_AT_CLOSE	"/sys/module/mdma/parameters/status_at_close"
+/* mdma's physical personality, bound to a PCI device by driver_override */
+#define MDMA_PCI_DRIVER		"mdma-pci"
 
 #define PAGE		4096UL
 #define IOVA		0x40000000ULL
@@ -72,6 +76,7 @@ static bool need_mdma(struct __test_metadata *_metadata)
 		SKIP(return false, "no mdma module (a sample of this series)");
 	/* Left on by a test that failed half-way */
 	sysfs_write(MDMA_IGNORE_UNMAP, "N");
+	sysfs_write(MDMA_STATUS_AT_CLOSE, "N");
 	return need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
 		    "mdma sample mdev");
 }
@@ -539,6 +544,148 @@ TEST(mdma_unaligned_pin_and_unmap_all)
 	close(iommufd);
 	munmap(buf, 2 * PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/*
+ * A BIND that fails after the device was opened (the devid cannot be
+ * written back) closes the device again, and the driver's close_device()
+ * still finds it open: with mdma's test switch status_at_close, it uses
+ * vfio_dma_rw() there.  Regression: BIND's error path dropped the open
+ * count first, and the VFIO core warned that the device was not open.
+ */
+TEST(mdma_bind_failing_late_closes_an_open_device)
+{
+	struct vfio_device_bind_iommufd *bind;
+	struct kmsg_mark mark;
+	uint32_t ioas;
+	int iommufd, fd;
+	int32_t *buf;
+
+	if (!need_mdma(_metadata))
+		return;
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0, PAGE);
+	bind = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bind);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	bind->argsz = sizeof(*bind);
+	bind->iommufd = iommufd;
+	/* Readable, so that BIND gets as far as writing out_devid */
+	ASSERT_EQ(0, mprotect(bind, PAGE, PROT_READ));
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sysfs_write(MDMA_STATUS_AT_CLOSE, "Y"));
+
+	ASSERT_EQ(0, kmsg_mark(&mark));
+	EXPECT_EQ(-1, ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, bind));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, kmsg_count(&mark, "WARNING"));
+	kmsg_close(&mark);
+
+	/* Closed again: it binds, and its close posts the status. */
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, NULL));
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA + 8, 0));
+	close(fd);
+	EXPECT_EQ(0, sysfs_write(MDMA_STATUS_AT_CLOSE, "N"));
+	EXPECT_EQ(0, buf[0]);
+	EXPECT_EQ(-EINVAL, buf[2]);
+	EXPECT_EQ(0, buf[3]);
+
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(iommufd);
+	munmap(bind, PAGE);
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/* mdma's engine on the edu alone in its group; its old driver in @drv */
+static bool mdma_pci_setup(struct __test_metadata *_metadata, char *bdf,
+			   char *drv, size_t len)
+{
+	if (!need_mdma(_metadata))
+		return false;
+	if (!need(_metadata, !edu_find_alone(bdf), "an edu alone in its group"))
+		return false;
+	if (pci_driver_of(bdf, drv, len))
+		return false;
+	return !pci_bind(bdf, MDMA_PCI_DRIVER);
+}
+
+/*
+ * A physical device opened through an iommufd has no access: the VFIO
+ * core's vfio_pin_pages() and vfio_dma_rw() are for emulated devices and
+ * refuse it with EINVAL, as mainline does, whether it was opened through
+ * its cdev or through its group with an iommufd.  mdma's engine bound to
+ * the edu as a physical device is such a driver.  Regression: both took
+ * it for a device of a container and dereferenced its NULL container.
+ */
+TEST(mdma_physical_device_on_iommufd_cannot_pin)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	char bdf[32], drv[64];
+	int iommufd, fd, group;
+	uint32_t ioas, pt_id;
+	uint8_t *buf;
+	size_t i;
+
+	if (!mdma_pci_setup(_metadata, bdf, drv, sizeof(drv)))
+		return;
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0, PAGE);
+
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = vfio_cdev_open(bdf);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, &pt_id));
+	/* A physical device is attached to a page table, not the IOAS */
+	EXPECT_NE(ioas, pt_id);
+	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+	/* The page table's pin, and no other */
+	EXPECT_EQ(0, page_pins_are(buf, PAGE, 1));
+	close(fd);
+	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
+	close(iommufd);
+
+	if (vfio_groups_configured()) {
+		group = vfio_group_open(bdf);
+		ASSERT_LE(0, group);
+		iommufd = iommufd_open();
+		ASSERT_LE(0, iommufd);
+		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
+		ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA,
+					 PAGE));
+		EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+		EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+		close(fd);
+		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+		close(group);
+		close(iommufd);
+	}
+	for (i = 0; i < PAGE; i++)
+		ASSERT_EQ(0, buf[i]);
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, pci_bind(bdf, drv[0] ? drv : NULL));
 }
 
 TEST_HARNESS_MAIN
