@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -96,7 +97,9 @@ MODULE_PARM_DESC(ignore_dma_unmap,
  * memory when it stops.  At close_device(), STATUS (4 bytes) is written
  * at IOVA with vfio_dma_rw(); a failure (nothing mapped there, nothing
  * attached) is ignored.  close_device() may use the device's DMA helpers
- * as long as it runs, on every path that closes the device.
+ * as long as it runs, on every path that closes the device; but not from
+ * a task that has let go of its mm (the last close of a file at exit),
+ * which type1's vfio_dma_rw() would take for a kernel thread.
  */
 static bool status_at_close;
 module_param(status_at_close, bool, 0644);
@@ -230,7 +233,7 @@ static void mdma_close_device(struct vfio_device *vdev)
 	s32 status;
 
 	mutex_lock(&mdma->lock);
-	if (READ_ONCE(status_at_close)) {
+	if (READ_ONCE(status_at_close) && current->mm) {
 		status = mdma->status;
 		vfio_dma_rw(vdev, mdma->iova, &status, sizeof(status), true);
 	}

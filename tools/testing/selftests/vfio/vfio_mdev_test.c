@@ -605,49 +605,90 @@ TEST(mdma_bind_failing_late_closes_an_open_device)
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 
-/* mdma's engine on the edu alone in its group; its old driver in @drv */
-static bool mdma_pci_setup(struct __test_metadata *_metadata, char *bdf,
-			   char *drv, size_t len)
+/*
+ * mdma's engine as a physical device, on the edu alone in its IOMMU group,
+ * rebound to its old driver at the end, whatever the test did.
+ */
+FIXTURE(mdma_pci) {
+	char bdf[32];
+	char old_driver[64];
+	bool bound;
+};
+
+FIXTURE_SETUP(mdma_pci)
 {
 	if (!need_mdma(_metadata))
-		return false;
-	if (!need(_metadata, !edu_find_alone(bdf), "an edu alone in its group"))
-		return false;
-	if (pci_driver_of(bdf, drv, len))
-		return false;
-	return !pci_bind(bdf, MDMA_PCI_DRIVER);
+		return;
+	if (!need(_metadata, !edu_find_alone(self->bdf),
+		  "edu alone in its IOMMU group"))
+		return;
+	ASSERT_EQ(0, pci_driver_of(self->bdf, self->old_driver,
+				   sizeof(self->old_driver)));
+	self->bound = true;
+	ASSERT_EQ(0, pci_bind(self->bdf, MDMA_PCI_DRIVER));
+}
+
+FIXTURE_TEARDOWN(mdma_pci)
+{
+	if (self->bound)
+		pci_bind(self->bdf,
+			 self->old_driver[0] ? self->old_driver : NULL);
+	mdev_remove(MDMA_UUID);
+}
+
+/*
+ * Run PIN and FILL on the mdma-pci behind @fd, whose IOVA maps @buf: both
+ * are refused with EINVAL, and neither pins nor writes.
+ */
+static void mdma_pci_refused(struct __test_metadata *_metadata, int fd,
+			     uint8_t *buf)
+{
+	uint32_t pattern = 0xa5;
+	size_t i;
+
+	ASSERT_EQ(0, vfio_region_rw(fd, 0, true, &pattern, sizeof(pattern),
+				    MDMA_REG_PATTERN));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
+	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
+	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
+	for (i = 0; i < PAGE; i++)
+		ASSERT_EQ(0, buf[i]);
+}
+
+/* A mapped page for the tests below: buf, at IOVA */
+static uint8_t *mdma_pci_buf(void)
+{
+	uint8_t *buf;
+
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return NULL;
+	memset(buf, 0, PAGE);
+	return buf;
 }
 
 /*
  * A physical device opened through an iommufd has no access: the VFIO
  * core's vfio_pin_pages() and vfio_dma_rw() are for emulated devices and
- * refuse it with EINVAL, as mainline does, whether it was opened through
- * its cdev or through its group with an iommufd.  mdma's engine bound to
- * the edu as a physical device is such a driver.  Regression: both took
- * it for a device of a container and dereferenced its NULL container.
+ * refuse it with EINVAL, as mainline does.  mdma's engine bound to the edu
+ * as a physical device is such a driver.  Regression: both took it for a
+ * device of a container and dereferenced its NULL container.  Through the
+ * cdev, then through the group with an iommufd as its container.
  */
-TEST(mdma_physical_device_on_iommufd_cannot_pin)
+TEST_F(mdma_pci, cdev_cannot_pin)
 {
-	struct iommu_vfio_ioas vioas = {
-		.size = sizeof(vioas),
-		.op = IOMMU_VFIO_IOAS_GET,
-	};
-	char bdf[32], drv[64];
-	int iommufd, fd, group;
 	uint32_t ioas, pt_id;
+	int iommufd, fd;
 	uint8_t *buf;
-	size_t i;
 
-	if (!mdma_pci_setup(_metadata, bdf, drv, sizeof(drv)))
+	if (_metadata->skip)
 		return;
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0, PAGE);
-
+	buf = mdma_pci_buf();
+	ASSERT_NE(NULL, buf);
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
-	fd = vfio_cdev_open(bdf);
+	fd = vfio_cdev_open(self->bdf);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
 	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
@@ -655,37 +696,44 @@ TEST(mdma_physical_device_on_iommufd_cannot_pin)
 	/* A physical device is attached to a page table, not the IOAS */
 	EXPECT_NE(ioas, pt_id);
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
-	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
-	EXPECT_EQ(0, mdma_get(fd, MDMA_REG_PINNED));
-	EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
-	/* The page table's pin, and no other */
-	EXPECT_EQ(0, page_pins_are(buf, PAGE, 1));
+	mdma_pci_refused(_metadata, fd, buf);
 	close(fd);
 	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
 	close(iommufd);
-
-	if (vfio_groups_configured()) {
-		group = vfio_group_open(bdf);
-		ASSERT_LE(0, group);
-		iommufd = iommufd_open();
-		ASSERT_LE(0, iommufd);
-		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
-		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
-		ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA,
-					 PAGE));
-		EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
-		EXPECT_EQ(-EINVAL, mdma_run(fd, MDMA_CMD_FILL, IOVA, 8));
-		close(fd);
-		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
-		close(group);
-		close(iommufd);
-	}
-	for (i = 0; i < PAGE; i++)
-		ASSERT_EQ(0, buf[i]);
 	munmap(buf, PAGE);
-	EXPECT_EQ(0, pci_bind(bdf, drv[0] ? drv : NULL));
+}
+
+TEST_F(mdma_pci, group_with_iommufd_cannot_pin)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int iommufd, fd, group;
+	uint8_t *buf;
+
+	if (_metadata->skip)
+		return;
+	if (!need_config(_metadata, vfio_groups_configured(),
+			 "CONFIG_VFIO_GROUP"))
+		return;
+	buf = mdma_pci_buf();
+	ASSERT_NE(NULL, buf);
+	group = vfio_group_open(self->bdf);
+	ASSERT_LE(0, group);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA, PAGE));
+	mdma_pci_refused(_metadata, fd, buf);
+	close(fd);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	close(group);
+	close(iommufd);
+	munmap(buf, PAGE);
 }
 
 TEST_HARNESS_MAIN
