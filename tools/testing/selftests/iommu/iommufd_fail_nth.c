@@ -64,9 +64,16 @@ static bool setup_fault_injection(void)
 		if (write_file(path, "0"))
 			return false;
 	}
+	/*
+	 * iommufd's own points fail in this process only: a program killed
+	 * with a fault armed (at its time limit) must not leave the next
+	 * one's calls failing.
+	 */
 	return !write_file(DEBUGFS "/failslab/ignore-gfp-wait", "N") &&
 	       !write_file(DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N") &&
-	       !write_file(DEBUGFS "/fail_page_alloc/min-order", "0");
+	       !write_file(DEBUGFS "/fail_page_alloc/min-order", "0") &&
+	       !write_file(DEBUGFS "/fail_iommufd/task-filter", "Y") &&
+	       !write_file("/proc/self/make-it-fail", "1");
 }
 
 /*

@@ -49,6 +49,16 @@ bool testbed_required(void)
 	return v && !strcmp(v, "1");
 }
 
+/*
+ * How many times slower than the test kernel this one runs the same
+ * programs: 3 on a KASAN kernel, 1 otherwise (the guest runner scales the
+ * programs' limits the same way).
+ */
+unsigned int testbed_slowdown(void)
+{
+	return kernel_config("CONFIG_KASAN", false) ? 3 : 1;
+}
+
 bool kernel_config(const char *option, bool seen)
 {
 	size_t len = strlen(option);

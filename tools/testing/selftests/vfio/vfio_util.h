@@ -48,6 +48,7 @@ bool testbed_required(void);
  * it, @seen (what the caller observes of the feature) answers.
  */
 bool kernel_config(const char *option, bool seen);
+unsigned int testbed_slowdown(void);
 
 /* The kernel serves VFIO groups (/dev/vfio/$GROUP); containers too. */
 bool vfio_groups_configured(void);
