@@ -73,6 +73,10 @@ RESULTS_CONFIG := $(IOMMU)$(if $(PROFILE),$(comma)$(PROFILE))
 RUN := $(BUILD)/run$(if $(filter virtio,$(IOMMU)),-virtio)$(if \
 	$(PROFILE),-$(PROFILE))
 
+# A boot's time limit: the guest runner triples each program's limit on a
+# KASAN kernel, and so does this.
+BOOT_TIMEOUT := $(if $(filter 1,$(KASAN)),5400,1800)
+
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
 # Fixed build identity: reproducible images, and ccache hits on init/.
@@ -153,7 +157,7 @@ boot: initramfs rootfs
 		--kernel $(OBJ)/arch/x86/boot/bzImage \
 		--initrd $(BUILD)/initramfs/initramfs.cpio.gz \
 		--out $(RUN) --tests "$(TESTS)" --rootfs $(ROOTFS) \
-		--rootfs $(ROOTFS_OLD)
+		--rootfs $(ROOTFS_OLD) --timeout $(BOOT_TIMEOUT)
 
 # The benchmark in full (tools/testing/selftests/vfio/vfio_dma_bench.c):
 # its table is printed and kept in build/bench/tap.log.
