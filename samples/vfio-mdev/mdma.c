@@ -405,29 +405,42 @@ static const struct vfio_device_ops mdma_dev_ops = {
 	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
 };
 
-static int mdma_probe(struct mdev_device *mdev)
+/* An engine on @dev, registered as a VFIO device by @register_dev */
+static int mdma_add(struct device *dev, const struct vfio_device_ops *ops,
+		    int (*register_dev)(struct vfio_device *vdev))
 {
 	struct mdma_state *mdma;
 	int ret;
 
-	mdma = vfio_alloc_device(mdma_state, vdev, &mdev->dev, &mdma_dev_ops);
+	mdma = vfio_alloc_device(mdma_state, vdev, dev, ops);
 	if (IS_ERR(mdma))
 		return PTR_ERR(mdma);
-	ret = vfio_register_emulated_iommu_dev(&mdma->vdev);
+	ret = register_dev(&mdma->vdev);
 	if (ret) {
 		vfio_put_device(&mdma->vdev);
 		return ret;
 	}
-	dev_set_drvdata(&mdev->dev, mdma);
+	dev_set_drvdata(dev, mdma);
 	return 0;
+}
+
+static void mdma_del(struct device *dev)
+{
+	struct mdma_state *mdma = dev_get_drvdata(dev);
+
+	vfio_unregister_group_dev(&mdma->vdev);
+	vfio_put_device(&mdma->vdev);
+}
+
+static int mdma_probe(struct mdev_device *mdev)
+{
+	return mdma_add(&mdev->dev, &mdma_dev_ops,
+			vfio_register_emulated_iommu_dev);
 }
 
 static void mdma_remove(struct mdev_device *mdev)
 {
-	struct mdma_state *mdma = dev_get_drvdata(&mdev->dev);
-
-	vfio_unregister_group_dev(&mdma->vdev);
-	vfio_put_device(&mdma->vdev);
+	mdma_del(&mdev->dev);
 }
 
 /* The same engine as a physical device: see the top of this file */
@@ -449,27 +462,12 @@ static const struct vfio_device_ops mdma_pci_ops = {
 static int mdma_pci_probe(struct pci_dev *pdev,
 			  const struct pci_device_id *id)
 {
-	struct mdma_state *mdma;
-	int ret;
-
-	mdma = vfio_alloc_device(mdma_state, vdev, &pdev->dev, &mdma_pci_ops);
-	if (IS_ERR(mdma))
-		return PTR_ERR(mdma);
-	ret = vfio_register_group_dev(&mdma->vdev);
-	if (ret) {
-		vfio_put_device(&mdma->vdev);
-		return ret;
-	}
-	dev_set_drvdata(&pdev->dev, mdma);
-	return 0;
+	return mdma_add(&pdev->dev, &mdma_pci_ops, vfio_register_group_dev);
 }
 
 static void mdma_pci_remove(struct pci_dev *pdev)
 {
-	struct mdma_state *mdma = dev_get_drvdata(&pdev->dev);
-
-	vfio_unregister_group_dev(&mdma->vdev);
-	vfio_put_device(&mdma->vdev);
+	mdma_del(&pdev->dev);
 }
 
 /* No IDs: it binds only what driver_override gives it. */

@@ -81,6 +81,18 @@ static bool need_mdma(struct __test_metadata *_metadata)
 		    "mdma sample mdev");
 }
 
+/* A page of anonymous memory, faulted in and zeroed, or NULL */
+static void *page_buf(void)
+{
+	void *buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return NULL;
+	memset(buf, 0, PAGE);
+	return buf;
+}
+
 static int mdev_cdev_open(const char *uuid)
 {
 	char path[128];
@@ -287,14 +299,10 @@ TEST(mdma_detach_with_pins)
 
 	if (!need_mdma(_metadata))
 		return;
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0, PAGE);
-	buf2 = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf2);
-	memset(buf2, 0, PAGE);
+	buf = page_buf();
+	ASSERT_NE(NULL, buf);
+	buf2 = page_buf();
+	ASSERT_NE(NULL, buf2);
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
 	fd = mdev_cdev_open(MDMA_UUID);
@@ -382,9 +390,8 @@ TEST(mdma_close_with_pins)
 
 	if (!need_mdma(_metadata))
 		return;
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
+	buf = page_buf();
+	ASSERT_NE(NULL, buf);
 	mdma_open_on_new_ioas(_metadata, &iommufd, &fd, &ioas);
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
@@ -419,9 +426,8 @@ TEST(mdma_detach_refused_while_driver_keeps_pins)
 
 	if (!need_mdma(_metadata))
 		return;
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
+	buf = page_buf();
+	ASSERT_NE(NULL, buf);
 	mdma_open_on_new_ioas(_metadata, &iommufd, &fd, &ioas);
 	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
 	ASSERT_EQ(0, mdma_run(fd, MDMA_CMD_PIN, IOVA, 1));
@@ -563,10 +569,8 @@ TEST(mdma_bind_failing_late_closes_an_open_device)
 
 	if (!need_mdma(_metadata))
 		return;
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0, PAGE);
+	buf = page_buf();
+	ASSERT_NE(NULL, buf);
 	bind = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, bind);
@@ -655,19 +659,6 @@ static void mdma_pci_refused(struct __test_metadata *_metadata, int fd,
 		ASSERT_EQ(0, buf[i]);
 }
 
-/* A mapped page for the tests below: buf, at IOVA */
-static uint8_t *mdma_pci_buf(void)
-{
-	uint8_t *buf;
-
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return NULL;
-	memset(buf, 0, PAGE);
-	return buf;
-}
-
 /*
  * A physical device opened through an iommufd has no access: the VFIO
  * core's vfio_pin_pages() and vfio_dma_rw() are for emulated devices and
@@ -684,7 +675,7 @@ TEST_F(mdma_pci, cdev_cannot_pin)
 
 	if (_metadata->skip)
 		return;
-	buf = mdma_pci_buf();
+	buf = page_buf();
 	ASSERT_NE(NULL, buf);
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
@@ -717,7 +708,7 @@ TEST_F(mdma_pci, group_with_iommufd_cannot_pin)
 	if (!need_config(_metadata, vfio_groups_configured(),
 			 "CONFIG_VFIO_GROUP"))
 		return;
-	buf = mdma_pci_buf();
+	buf = page_buf();
 	ASSERT_NE(NULL, buf);
 	group = vfio_group_open(self->bdf);
 	ASSERT_LE(0, group);
