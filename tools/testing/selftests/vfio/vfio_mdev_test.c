@@ -610,17 +610,27 @@ TEST(mdma_bind_failing_late_closes_an_open_device)
 }
 
 /*
- * mdma's engine as a physical device, on the edu alone in its IOMMU group,
- * rebound to its old driver at the end, whatever the test did.
+ * mdma's engine as a physical device, on the edu alone in its IOMMU group.
+ * The teardown closes what the test opened, then rebinds the edu's old
+ * driver: an unbind waits for the device's files to close, so the order
+ * matters when an assertion failed with them open.
  */
 FIXTURE(mdma_pci) {
 	char bdf[32];
 	char old_driver[64];
 	bool bound;
+	int iommufd;
+	int group;
+	int fd;
 };
 
 FIXTURE_SETUP(mdma_pci)
 {
+	int ret;
+
+	self->iommufd = -1;
+	self->group = -1;
+	self->fd = -1;
 	if (!need_mdma(_metadata))
 		return;
 	if (!need(_metadata, !edu_find_alone(self->bdf),
@@ -628,12 +638,22 @@ FIXTURE_SETUP(mdma_pci)
 		return;
 	ASSERT_EQ(0, pci_driver_of(self->bdf, self->old_driver,
 				   sizeof(self->old_driver)));
+	/* The teardown does not run after a failed setup: undo here. */
+	ret = pci_bind(self->bdf, MDMA_PCI_DRIVER);
+	ASSERT_EQ(0, ret)
+		pci_bind(self->bdf,
+			 self->old_driver[0] ? self->old_driver : NULL);
 	self->bound = true;
-	ASSERT_EQ(0, pci_bind(self->bdf, MDMA_PCI_DRIVER));
 }
 
 FIXTURE_TEARDOWN(mdma_pci)
 {
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
 	if (self->bound)
 		pci_bind(self->bdf,
 			 self->old_driver[0] ? self->old_driver : NULL);
@@ -670,27 +690,26 @@ static void mdma_pci_refused(struct __test_metadata *_metadata, int fd,
 TEST_F(mdma_pci, cdev_cannot_pin)
 {
 	uint32_t ioas, pt_id;
-	int iommufd, fd;
 	uint8_t *buf;
 
 	if (_metadata->skip)
 		return;
 	buf = page_buf();
 	ASSERT_NE(NULL, buf);
-	iommufd = iommufd_open();
-	ASSERT_LE(0, iommufd);
-	fd = vfio_cdev_open(self->bdf);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
-	ASSERT_EQ(0, iommufd_ioas_alloc(iommufd, &ioas));
-	ASSERT_EQ(0, vfio_cdev_attach(fd, ioas, &pt_id));
+	self->iommufd = iommufd_open();
+	ASSERT_LE(0, self->iommufd);
+	self->fd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vfio_cdev_bind(self->fd, self->iommufd, NULL));
+	ASSERT_EQ(0, iommufd_ioas_alloc(self->iommufd, &ioas));
+	ASSERT_EQ(0, vfio_cdev_attach(self->fd, ioas, &pt_id));
 	/* A physical device is attached to a page table, not the IOAS */
 	EXPECT_NE(ioas, pt_id);
-	ASSERT_EQ(0, iommufd_map(iommufd, ioas, buf, IOVA, PAGE));
-	mdma_pci_refused(_metadata, fd, buf);
-	close(fd);
-	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
-	close(iommufd);
+	ASSERT_EQ(0, iommufd_map(self->iommufd, ioas, buf, IOVA, PAGE));
+	mdma_pci_refused(_metadata, self->fd, buf);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, ioas_destroy(self->iommufd, ioas));
 	munmap(buf, PAGE);
 }
 
@@ -700,7 +719,6 @@ TEST_F(mdma_pci, group_with_iommufd_cannot_pin)
 		.size = sizeof(vioas),
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
-	int iommufd, fd, group;
 	uint8_t *buf;
 
 	if (_metadata->skip)
@@ -710,20 +728,21 @@ TEST_F(mdma_pci, group_with_iommufd_cannot_pin)
 		return;
 	buf = page_buf();
 	ASSERT_NE(NULL, buf);
-	group = vfio_group_open(self->bdf);
-	ASSERT_LE(0, group);
-	iommufd = iommufd_open();
-	ASSERT_LE(0, iommufd);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
-	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
-	ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf, IOVA, PAGE));
-	mdma_pci_refused(_metadata, fd, buf);
-	close(fd);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
-	close(group);
-	close(iommufd);
+	self->group = vfio_group_open(self->bdf);
+	ASSERT_LE(0, self->group);
+	self->iommufd = iommufd_open();
+	ASSERT_LE(0, self->iommufd);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+			   &self->iommufd));
+	self->fd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_EQ(0, iommufd_map(self->iommufd, vioas.ioas_id, buf, IOVA,
+				 PAGE));
+	mdma_pci_refused(_metadata, self->fd, buf);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
 	munmap(buf, PAGE);
 }
 
