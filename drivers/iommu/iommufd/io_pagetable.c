@@ -1215,8 +1215,9 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 /*
  * Cut the area holding @iova in two, the second starting at @iova: both
  * keep mapping the same memory at the same IOVAs, in the domains too, and
- * share the pins (the fill is split, a page holding the cut stays held by
- * both).  Nothing to do when no area holds @iova or one starts there.
+ * share the pins (the fill is split, or copied in two when other areas
+ * share it; a page holding the cut stays held by both).  Nothing to do
+ * when no area holds @iova or one starts there.
  */
 static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
 {
@@ -1242,7 +1243,7 @@ static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
 		return -EINVAL;
 	}
 	if (area->fill) {
-		fill = iopt_fill_split(area->fill, (byte - 1) >> PAGE_SHIFT,
+		fill = iopt_fill_split(&area->fill, (byte - 1) >> PAGE_SHIFT,
 				       byte >> PAGE_SHIFT);
 		if (IS_ERR(fill)) {
 			kfree(rest);

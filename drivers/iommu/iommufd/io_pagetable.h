@@ -32,7 +32,7 @@ bool iopt_pages_writable(struct iopt_pages *pages);
 struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
 				  unsigned long first, unsigned long last);
 void iopt_pages_unfill(struct iopt_fill *fill);
-struct iopt_fill *iopt_fill_split(struct iopt_fill *fill,
+struct iopt_fill *iopt_fill_split(struct iopt_fill **fillp,
 				  unsigned long left_last,
 				  unsigned long right_first);
 phys_addr_t iopt_fill_phys(struct iopt_fill *fill, unsigned long byte);
@@ -75,7 +75,8 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long byte, void *data,
  * @pages: the memory mapped
  * @page_offset: the byte offset of @node.start's memory in @pages
  * @fill: the pages of the area held for the page tables of its IOAS, while
- *	it has any (else NULL); under io_pagetable::iova_rwsem
+ *	it has any (else NULL), shared with the areas of the same pages and
+ *	range (iopt_pages_fill()); under io_pagetable::iova_rwsem
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @num_accesses: pin_pages calls of in-kernel accesses covering the area
  *	and not unpinned yet; the area cannot be unmapped until they are

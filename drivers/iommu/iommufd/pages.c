@@ -60,20 +60,24 @@ struct iopt_run_chunk {
 };
 
 /**
- * struct iopt_fill - the pages of a range, held for a page table
+ * struct iopt_fill - the pages of a range, held for page tables
  * @node: the page index range [start, last] in iopt_pages::fill_itree
  * @pages: the memory
+ * @users: the areas holding the fill: those of the same range share it
+ *	(IOAS_COPY of a whole mapping), under the pages' mutex
  * @run_chunks: the runs, struct iopt_run_chunk by chunk number
  * @nr_runs: the number of runs
  * @nr_chunks: the number of chunks, room for nr_chunks *
  *	IOPT_RUNS_PER_CHUNK runs
  *
- * The runs do not change while the fill exists: its owner reads them
- * without the pages' mutex.
+ * The runs do not change while the fill exists, but for the cut of a
+ * fill with one user (iopt_fill_split()): its users read them without the
+ * pages' mutex.
  */
 struct iopt_fill {
 	struct interval_tree_node node;
 	struct iopt_pages *pages;
+	unsigned int users;
 	struct xarray run_chunks;
 	unsigned long nr_runs;
 	unsigned long nr_chunks;
@@ -558,7 +562,7 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 	iopt_runs_cursor_init(&c, fill);
 	while (cur <= last) {
 		run = iopt_runs_at(&c, i);
-		page = nth_page(pfn_to_page(run->pfn), cur - run->index);
+		page = pfn_to_page(run->pfn + (cur - run->index));
 		run_last = iopt_runs_end_at(&c, i) - 1;
 		/*
 		 * At most a batch of pages between two reschedules, ending
@@ -811,6 +815,40 @@ bool iopt_pages_writable(struct iopt_pages *pages)
 	return pages->writable;
 }
 
+/* The fill of @pages with range [first, last] exactly, or NULL. */
+static struct iopt_fill *iopt_pages_fill_of(struct iopt_pages *pages,
+					    unsigned long first,
+					    unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&pages->mutex);
+
+	for (node = interval_tree_iter_first(&pages->fill_itree, first, first);
+	     node; node = interval_tree_iter_next(node, first, first))
+		if (node->start == first && node->last == last)
+			return container_of(node, struct iopt_fill, node);
+	return NULL;
+}
+
+/* A new fill of [first, last], with no runs and one user. */
+static struct iopt_fill *iopt_fill_alloc(struct iopt_pages *pages,
+					 unsigned long first,
+					 unsigned long last)
+{
+	struct iopt_fill *fill;
+
+	fill = kzalloc(sizeof(*fill), GFP_KERNEL_ACCOUNT);
+	if (!fill)
+		return NULL;
+	fill->pages = pages;
+	fill->users = 1;
+	fill->node.start = first;
+	fill->node.last = last;
+	xa_init_flags(&fill->run_chunks, XA_FLAGS_ACCOUNT);
+	return fill;
+}
+
 /**
  * iopt_pages_fill() - hold a range of the memory for a page table
  * @pages: the memory
@@ -818,6 +856,8 @@ bool iopt_pages_writable(struct iopt_pages *pages)
  * @last: the index of the last page
  *
  * The pages no other fill or access holds already are pinned and charged.
+ * A fill of the same range, if there is one, is shared rather than made
+ * again.
  *
  * Context: Process context; may sleep.  Takes the pages' mutex.
  *
@@ -831,23 +871,27 @@ struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
 	struct iopt_fill *fill;
 	int rc;
 
-	fill = kzalloc(sizeof(*fill), GFP_KERNEL_ACCOUNT);
-	if (!fill)
-		return ERR_PTR(-ENOMEM);
-	fill->pages = pages;
-	fill->node.start = first;
-	fill->node.last = last;
-	xa_init_flags(&fill->run_chunks, XA_FLAGS_ACCOUNT);
-
 	mutex_lock(&pages->mutex);
+	fill = iopt_pages_fill_of(pages, first, last);
+	/* One that is shared by too many already is made again. */
+	if (fill && fill->users < UINT_MAX) {
+		fill->users++;
+		goto out_unlock;
+	}
+	fill = iopt_fill_alloc(pages, first, last);
+	if (!fill) {
+		fill = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
 	rc = iopt_fill_pin(fill);
-	if (!rc)
-		interval_tree_insert(&fill->node, &pages->fill_itree);
-	mutex_unlock(&pages->mutex);
 	if (rc) {
 		iopt_fill_free(fill);
-		return ERR_PTR(rc);
+		fill = ERR_PTR(rc);
+		goto out_unlock;
 	}
+	interval_tree_insert(&fill->node, &pages->fill_itree);
+out_unlock:
+	mutex_unlock(&pages->mutex);
 	return fill;
 }
 
@@ -855,7 +899,8 @@ struct iopt_fill *iopt_pages_fill(struct iopt_pages *pages,
  * iopt_pages_unfill() - undo iopt_pages_fill()
  * @fill: the fill
  *
- * The pages no other fill or access holds are unpinned and uncharged.
+ * When its last user goes, the pages no other fill or access holds are
+ * unpinned and uncharged.
  *
  * Context: Process context; may sleep.  Takes the pages' mutex.
  */
@@ -864,6 +909,10 @@ void iopt_pages_unfill(struct iopt_fill *fill)
 	struct iopt_pages *pages = fill->pages;
 
 	mutex_lock(&pages->mutex);
+	if (--fill->users) {
+		mutex_unlock(&pages->mutex);
+		return;
+	}
 	interval_tree_remove(&fill->node, &pages->fill_itree);
 	/* Devices may have written to writable pages. */
 	iopt_pages_unaccount(pages, iopt_fill_unpin(fill, fill->node.last + 1,
@@ -874,27 +923,29 @@ void iopt_pages_unfill(struct iopt_fill *fill)
 
 /**
  * iopt_fill_split() - cut a fill in two
- * @fill: the fill of pages [first, last]
- * @left_last: the last page @fill keeps, at least first
+ * @fillp: the fill of pages [first, last]
+ * @left_last: the last page *@fillp keeps, at least first
  * @right_first: the first page of the new fill, at most last:
  *	@left_last, when the cut is inside that page, or @left_last + 1
  *
- * The new fill holds pages [@right_first, last]; @fill keeps [first,
- * @left_last].  Nothing is pinned or unpinned: a page both keep is held
- * by both.
+ * The new fill holds pages [@right_first, last]; *@fillp then holds
+ * [first, @left_last]: the fill itself, cut, or, when other areas share
+ * it and keep it whole, a new fill that replaces it in *@fillp.  Nothing
+ * is pinned or unpinned: a page both keep is held by both.
  *
- * Context: Process context; may sleep.  The caller excludes readers of
- * @fill's runs.  Takes the pages' mutex.
+ * Context: Process context; may sleep.  The caller excludes its own
+ * readers of the fill's runs.  Takes the pages' mutex.
  *
- * Return: the new fill, or ERR_PTR(-ENOMEM) with @fill unchanged.
+ * Return: the new fill, or ERR_PTR(-ENOMEM) with *@fillp unchanged;
+ * ERR_PTR(-EINVAL) for a cut outside the fill, a kernel bug.
  */
-struct iopt_fill *iopt_fill_split(struct iopt_fill *fill,
+struct iopt_fill *iopt_fill_split(struct iopt_fill **fillp,
 				  unsigned long left_last,
 				  unsigned long right_first)
 {
+	struct iopt_fill *fill = *fillp, *left = NULL, *right;
 	struct iopt_pages *pages = fill->pages;
 	struct iopt_runs_cursor tail;
-	struct iopt_fill *right;
 	unsigned long keep, i;
 	int rc;
 
@@ -902,35 +953,52 @@ struct iopt_fill *iopt_fill_split(struct iopt_fill *fill,
 		    right_first > fill->node.last ||
 		    right_first > left_last + 1 || right_first < left_last))
 		return ERR_PTR(-EINVAL);
-	right = kzalloc(sizeof(*right), GFP_KERNEL_ACCOUNT);
+	right = iopt_fill_alloc(pages, right_first, fill->node.last);
 	if (!right)
 		return ERR_PTR(-ENOMEM);
-	right->pages = pages;
-	right->node.start = right_first;
-	right->node.last = fill->node.last;
-	xa_init_flags(&right->run_chunks, XA_FLAGS_ACCOUNT);
-	iopt_runs_cursor_init(&tail, right);
 
 	mutex_lock(&pages->mutex);
+	iopt_runs_cursor_init(&tail, right);
 	rc = iopt_fill_copy_runs(&tail, fill, right_first, fill->node.last);
-	if (rc) {
-		mutex_unlock(&pages->mutex);
-		iopt_fill_free(right);
-		return ERR_PTR(rc);
+	if (rc)
+		goto err_unlock;
+	if (fill->users > 1) {
+		/* The runs of a shared fill do not change: a copy is cut. */
+		left = iopt_fill_alloc(pages, fill->node.start, left_last);
+		if (!left) {
+			rc = -ENOMEM;
+			goto err_unlock;
+		}
+		iopt_runs_cursor_init(&tail, left);
+		rc = iopt_fill_copy_runs(&tail, fill, fill->node.start,
+					 left_last);
+		if (rc)
+			goto err_unlock;
+		fill->users--;
+		interval_tree_insert(&left->node, &pages->fill_itree);
+		*fillp = left;
+	} else {
+		/* The runs past the one holding @left_last go, with their chunks. */
+		keep = iopt_fill_find_run(fill, left_last) + 1;
+		for (i = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK);
+		     i < fill->nr_chunks; i++)
+			kfree(xa_erase(&fill->run_chunks, i));
+		fill->nr_chunks = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK);
+		fill->nr_runs = keep;
+		interval_tree_remove(&fill->node, &pages->fill_itree);
+		fill->node.last = left_last;
+		interval_tree_insert(&fill->node, &pages->fill_itree);
 	}
-	/* The runs after the one holding @left_last, and their chunks, go. */
-	keep = iopt_fill_find_run(fill, left_last) + 1;
-	for (i = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK); i < fill->nr_chunks;
-	     i++)
-		kfree(xa_erase(&fill->run_chunks, i));
-	fill->nr_chunks = DIV_ROUND_UP(keep, IOPT_RUNS_PER_CHUNK);
-	fill->nr_runs = keep;
-	interval_tree_remove(&fill->node, &pages->fill_itree);
-	fill->node.last = left_last;
-	interval_tree_insert(&fill->node, &pages->fill_itree);
 	interval_tree_insert(&right->node, &pages->fill_itree);
 	mutex_unlock(&pages->mutex);
 	return right;
+
+err_unlock:
+	mutex_unlock(&pages->mutex);
+	if (left)
+		iopt_fill_free(left);
+	iopt_fill_free(right);
+	return ERR_PTR(rc);
 }
 
 /**

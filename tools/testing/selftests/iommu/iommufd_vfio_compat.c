@@ -607,6 +607,130 @@ TEST_F(compat, unmap_v1_part_of_a_mapping)
 }
 
 /*
+ * A mapping copied whole into another IOAS with a page table shares its
+ * pinned pages with the copy; a v1 cut of the original leaves the copy
+ * whole, mapped and pinned.
+ */
+TEST_F(compat, unmap_v1_cut_leaves_a_copy_whole)
+{
+	__u64 base = self->base, size, dst_iova = base;
+	__u32 ioas2, hwpt2;
+	char *buf = self->buf;
+
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain_flags_idev(self->fd, ioas2, 0, NULL, &hwpt2,
+					    NULL));
+	ASSERT_EQ(0, vfio_dma_map(self->fd, base, buf, 8 * PAGE_SIZE,
+				  MAP_RW_DMA));
+	ASSERT_EQ(0, ioas_copy(self->fd, ioas2, self->ioas_id, base,
+			       8 * PAGE_SIZE, &dst_iova, MAP_FIXED_RW));
+	EXPECT_EQ(0, check_refs(self->fd, buf, 8 * PAGE_SIZE, 1));
+
+	/* Cut a page out of the original, twice, the second time again */
+	size = PAGE_SIZE;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, base + PAGE_SIZE, &size, 0));
+	EXPECT_EQ(PAGE_SIZE, size);
+	size = PAGE_SIZE;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, base + 5 * PAGE_SIZE, &size,
+				    0));
+	EXPECT_EQ(PAGE_SIZE, size);
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base, buf, PAGE_SIZE, true));
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + PAGE_SIZE,
+			      buf + PAGE_SIZE, PAGE_SIZE, false));
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + 2 * PAGE_SIZE,
+			      buf + 2 * PAGE_SIZE, 3 * PAGE_SIZE, true));
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + 6 * PAGE_SIZE,
+			      buf + 6 * PAGE_SIZE, 2 * PAGE_SIZE, true));
+	/* The copy: whole, and every page still pinned once */
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, &hwpt2, 1, base, buf,
+			      8 * PAGE_SIZE, true));
+	EXPECT_EQ(0, check_refs(self->fd, buf, 8 * PAGE_SIZE, 1));
+
+	/* The original goes: the copy keeps every page */
+	size = 0;
+	EXPECT_EQ(0, vfio_dma_unmap(self->fd, 0, &size,
+				    VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(6 * PAGE_SIZE, size);
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, &hwpt2, 1, base, buf,
+			      8 * PAGE_SIZE, true));
+	EXPECT_EQ(0, check_refs(self->fd, buf, 8 * PAGE_SIZE, 1));
+	EXPECT_EQ(0, ioas_unmap(self->fd, ioas2, base, 8 * PAGE_SIZE, NULL));
+	EXPECT_EQ(0, check_refs(self->fd, buf, 8 * PAGE_SIZE, 0));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/*
+ * A copy in the same IOAS shares the original's pins too: the same page
+ * cut out of both, then each part unmapped in turn, unpins each page when
+ * neither maps it any more.
+ */
+TEST_F(compat, unmap_v1_cuts_both_sides_of_a_copy)
+{
+	unsigned int pins = variant->domains ? 1 : 0;
+	__u64 base = self->base, dst = base + 16 * PAGE_SIZE, size;
+	unsigned int side;
+	char *buf = self->buf;
+
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, vfio_dma_map(self->fd, base, buf, 8 * PAGE_SIZE,
+				  MAP_RW_DMA));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, self->ioas_id, base,
+			       8 * PAGE_SIZE, &dst, MAP_FIXED_RW));
+
+	/* Page 3 out of the copy, then out of the original */
+	for (side = 0; side < 2; side++) {
+		size = PAGE_SIZE;
+		ASSERT_EQ(0, vfio_dma_unmap(self->fd, (side ? base : dst) +
+					    3 * PAGE_SIZE, &size, 0));
+		EXPECT_EQ(PAGE_SIZE, size);
+	}
+	for (side = 0; side < 2; side++) {
+		__u64 iova = side ? base : dst;
+
+		EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+				      variant->domains, iova, buf,
+				      3 * PAGE_SIZE, true));
+		EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+				      variant->domains, iova + 3 * PAGE_SIZE,
+				      buf + 3 * PAGE_SIZE, PAGE_SIZE, false));
+		EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+				      variant->domains, iova + 4 * PAGE_SIZE,
+				      buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE,
+				      true));
+	}
+	EXPECT_EQ(0, check_refs(self->fd, buf, 3 * PAGE_SIZE, pins));
+	EXPECT_EQ(0, check_refs(self->fd, buf + 3 * PAGE_SIZE, PAGE_SIZE, 0));
+	EXPECT_EQ(0, check_refs(self->fd, buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE,
+				pins));
+
+	/* The original's first part goes: the copy's still holds its pages */
+	size = 3 * PAGE_SIZE;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, base, &size, 0));
+	EXPECT_EQ(3 * PAGE_SIZE, size);
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, dst, buf, 3 * PAGE_SIZE, true));
+	EXPECT_EQ(0, check_refs(self->fd, buf, 3 * PAGE_SIZE, pins));
+	size = 3 * PAGE_SIZE;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, dst, &size, 0));
+	EXPECT_EQ(3 * PAGE_SIZE, size);
+	EXPECT_EQ(0, check_refs(self->fd, buf, 3 * PAGE_SIZE, 0));
+	EXPECT_EQ(0, check_refs(self->fd, buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE,
+				pins));
+
+	size = 0;
+	EXPECT_EQ(0, vfio_dma_unmap(self->fd, 0, &size,
+				    VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(8 * PAGE_SIZE, size);
+	EXPECT_EQ(0, check_refs(self->fd, buf, 8 * PAGE_SIZE, 0));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+}
+
+/*
  * The cut follows large pages being off, however they were turned off;
  * with them on, even after v1, an unmap takes whole mappings only.
  */
