@@ -11,7 +11,11 @@
  *            and IOMMU_IOAS_UNMAP of the copy;
  *   attach   the range mapped into an IOAS with no page table, which pins
  *            nothing; "map" is the attach of the edu's cdev, which pins the
- *            memory and fills a new page table, "unmap" its detach.
+ *            memory and fills a new page table, "unmap" its detach;
+ *   compat2  VFIO_IOMMU_MAP_DMA / UNMAP_DMA answered by iommufd: /dev/iommu
+ *            as the edu group's container, VFIO_TYPE1v2_IOMMU;
+ *   compat1  the same with VFIO_TYPE1_IOMMU (v1, which DPDK selects: an
+ *            unmap may cut a mapping).
  * For each buffer size and backing (4K pages, THP, hugetlbfs 2M pages) it
  * prints the first (cold) round and the median of the others, the rate,
  * the ratio to type1, and the iommu_map() and iommu_unmap() calls the path
@@ -59,14 +63,25 @@
 enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
 static const char *const backing_name[] = { "4k", "thp", "hugetlb" };
 
-enum path { PATH_TYPE1, PATH_IOMMUFD, PATH_COPY, PATH_ATTACH, NR_PATHS };
+enum path {
+	PATH_TYPE1, PATH_IOMMUFD, PATH_COPY, PATH_ATTACH, PATH_COMPAT2,
+	PATH_COMPAT1, NR_PATHS
+};
+
 static const char *const path_name[] = { "type1", "iommufd", "copy",
-					 "attach" };
+					 "attach", "compat2", "compat1" };
+
+/* The paths that go through a VFIO container and its group */
+static bool path_is_container(enum path path)
+{
+	return path == PATH_TYPE1 || path == PATH_COMPAT2 ||
+	       path == PATH_COMPAT1;
+}
 
 /* The two edus: the root-bus one, and the one behind the bridge. */
 static char edu_bdf[BDF_LEN], edu2_bdf[BDF_LEN], e1000_bdf[BDF_LEN];
 static char edu_driver[64], edu2_driver[64], e1000_driver[64];
-static bool have_type1, have_copy;
+static bool have_type1, have_copy, have_groups;
 
 static int tap_count, tap_failed;
 
@@ -391,8 +406,14 @@ static int path_open(struct path_ctx *p, enum path path)
 	p->iommufd = -1;
 	p->cdev = -1;
 	p->cdev2 = -1;
-	if (path == PATH_TYPE1) {
-		ret = vfio_type1_open(&p->v, edu_bdf);
+	if (path_is_container(path)) {
+		if (path == PATH_TYPE1)
+			ret = vfio_type1_open(&p->v, edu_bdf);
+		else
+			ret = vfio_container_open(&p->v, edu_bdf, "/dev/iommu",
+						  path == PATH_COMPAT1 ?
+						  VFIO_TYPE1_IOMMU :
+						  VFIO_TYPE1v2_IOMMU);
 		if (ret)
 			return ret;
 		ret = edu_open(&p->edu, p->v.device, edu_bdf);
@@ -421,7 +442,7 @@ static void path_close(struct path_ctx *p)
 {
 	if (p->edu_open)
 		edu_close(&p->edu);
-	if (p->path == PATH_TYPE1) {
+	if (path_is_container(p->path)) {
 		vfio_type1_close(&p->v);
 		return;
 	}
@@ -469,6 +490,8 @@ static int path_map(struct path_ctx *p, struct buffer *b)
 
 	switch (p->path) {
 	case PATH_TYPE1:
+	case PATH_COMPAT2:
+	case PATH_COMPAT1:
 		return vfio_type1_map(&p->v, b->mem, IOVA, b->size);
 	case PATH_IOMMUFD:
 		return iommufd_map(p->iommufd, p->ioas, b->mem, IOVA, b->size);
@@ -491,7 +514,7 @@ static int path_unmap(struct path_ctx *p, struct buffer *b)
 
 	if (p->path == PATH_ATTACH)
 		return vfio_cdev_detach(p->cdev);
-	if (p->path == PATH_TYPE1)
+	if (path_is_container(p->path))
 		ret = vfio_type1_unmap(&p->v, IOVA, b->size, &unmapped);
 	else
 		ret = iommufd_unmap(p->iommufd, p->path == PATH_COPY ?
@@ -502,7 +525,10 @@ static int path_unmap(struct path_ctx *p, struct buffer *b)
 	return ret;
 }
 
-/* Pinned memory, in kB, as the path accounts it. */
+/*
+ * Pinned memory, in kB, as the path accounts it: type1 in mm->locked_vm,
+ * iommufd opened as /dev/iommu in mm->pinned_vm.
+ */
 static long pinned_kb(enum path path)
 {
 	return proc_status_kb(path == PATH_TYPE1 ? "VmLck" : "VmPin");
@@ -668,9 +694,10 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 	/*
 	 * iommufd maps each run with one iommu_map() (iommu_map_sg() splits
 	 * its scatterlists at 1 GiB): more calls than that is large IOMMU
-	 * pages lost.  type1 batches its pins, and may map a run in pieces.
+	 * pages lost.  type1 batches its pins, and may map a run in pieces;
+	 * v1 maps page by page, so that an unmap can cut anywhere.
 	 */
-	if (count && path != PATH_TYPE1) {
+	if (count && path != PATH_TYPE1 && path != PATH_COMPAT1) {
 		want = buffer_runs(b);
 		if (want < 0 && testbed_required()) {
 			snprintf(why, why_len, "cannot read the buffer's PFNs");
@@ -929,6 +956,7 @@ int main(int argc, char **argv)
 		return testbed_required();
 	}
 	have_type1 = vfio_containers_configured();
+	have_groups = vfio_groups_configured();
 	count = tracing_ready();
 	/*
 	 * Each start and stop of the profiler patches kernel text, the
@@ -975,6 +1003,8 @@ int main(int argc, char **argv)
 			}
 			res[PATH_TYPE1].ok &= have_type1;
 			res[PATH_COPY].ok &= have_copy;
+			res[PATH_COMPAT2].ok &= have_groups;
+			res[PATH_COMPAT1].ok &= have_groups;
 			/* The paths take turns, round by round. */
 			for (round = 0; round < rounds; round++)
 				for (path = 0; path < NR_PATHS; path++)
@@ -988,6 +1018,11 @@ int main(int argc, char **argv)
 					    sz, backing_name[back],
 					    path_name[path],
 					    "CONFIG_VFIO_CONTAINER");
+				else if ((path == PATH_COMPAT2 ||
+					  path == PATH_COMPAT1) && !have_groups)
+					tap(true, "%s %s %s # SKIP kernel built without %s",
+					    sz, backing_name[back],
+					    path_name[path], "CONFIG_VFIO_GROUP");
 				else if (path == PATH_COPY && !have_copy)
 					tap(!testbed_required(),
 					    "%s %s %s # SKIP no second edu",

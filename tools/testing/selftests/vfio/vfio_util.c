@@ -585,23 +585,24 @@ long proc_file_kb(const char *path, const char *key)
 	return val;
 }
 
-int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
+int vfio_container_open(struct vfio_type1 *v, const char *bdf,
+			const char *path, int type)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	int ret;
 
 	v->group = -1;
 	v->device = -1;
-	v->container = open("/dev/vfio/vfio", O_RDWR);
+	v->container = open(path, O_RDWR);
 	if (v->container < 0) {
 		ret = -errno;
-		log("open /dev/vfio/vfio: %s", strerror(errno));
+		log("open %s: %s", path, strerror(errno));
 		goto err;
 	}
 	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+	    ioctl(v->container, VFIO_CHECK_EXTENSION, type) <= 0) {
 		ret = -EOPNOTSUPP;
-		log("the container does not offer VFIO_TYPE1v2_IOMMU");
+		log("%s does not offer IOMMU type %d", path, type);
 		goto err;
 	}
 	v->group = vfio_group_open(bdf);
@@ -623,7 +624,7 @@ int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
 		log("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
 		goto err;
 	}
-	if (ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+	if (ioctl(v->container, VFIO_SET_IOMMU, type)) {
 		ret = -errno;
 		log("VFIO_SET_IOMMU: %s", strerror(errno));
 		goto err;
@@ -638,6 +639,12 @@ int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
 err:
 	vfio_type1_close(v);
 	return ret;
+}
+
+int vfio_type1_open(struct vfio_type1 *v, const char *bdf)
+{
+	return vfio_container_open(v, bdf, "/dev/vfio/vfio",
+				   VFIO_TYPE1v2_IOMMU);
 }
 
 void vfio_type1_close(struct vfio_type1 *v)

@@ -109,6 +109,14 @@ struct vfio_type1 {
 };
 
 int vfio_group_open(const char *bdf);
+/*
+ * A container opened at @path (/dev/vfio/vfio, or /dev/iommu, which serves
+ * the container ioctls too), with the group of @bdf set to it, IOMMU
+ * @type (VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU) and the device opened.
+ */
+int vfio_container_open(struct vfio_type1 *v, const char *bdf,
+			const char *path, int type);
+/* vfio_container_open() of /dev/vfio/vfio with VFIO_TYPE1v2_IOMMU */
 int vfio_type1_open(struct vfio_type1 *v, const char *bdf);
 void vfio_type1_close(struct vfio_type1 *v);
 int vfio_type1_map(struct vfio_type1 *v, void *vaddr, uint64_t iova,
