@@ -554,7 +554,7 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 {
 	unsigned long i = iopt_fill_find_run(fill, first), cur = first, e;
 	unsigned long upfn0 = fill->pages->uptr >> PAGE_SHIFT;
-	unsigned long run_last, unpinned = 0;
+	unsigned long run_last, step, unpinned = 0;
 	struct iopt_runs_cursor c;
 	struct iopt_run *run;
 	struct page *page;
@@ -565,13 +565,15 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 		page = pfn_to_page(run->pfn + (cur - run->index));
 		run_last = iopt_runs_end_at(&c, i) - 1;
 		/*
-		 * At most a batch of pages between two reschedules, ending
-		 * where the user address is a multiple of the batch: there
-		 * a large folio mapped at its natural alignment ends too,
-		 * and no step unpins parts of two.
+		 * Between two reschedules, a batch of folios of the size of
+		 * the first (unpinning costs a step per folio: physically
+		 * contiguous THPs make long runs), ending where the user
+		 * address is a multiple of that: there a large folio mapped
+		 * at its natural alignment ends too, and no step unpins
+		 * parts of two.
 		 */
-		e = min3(run_last, last,
-			 cur + (~(upfn0 + cur) & (IOPT_PIN_BATCH - 1)));
+		step = IOPT_PIN_BATCH * folio_nr_pages(page_folio(page));
+		e = min3(run_last, last, cur + (~(upfn0 + cur) & (step - 1)));
 		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
 						    e - cur + 1, dirty);
 		cur = e + 1;
