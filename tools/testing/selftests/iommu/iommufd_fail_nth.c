@@ -682,6 +682,61 @@ out:
 }
 
 /*
+ * A v1 mapping copied whole into a second IOAS with a page table, which
+ * shares its fill, then cut: the cut copies the shared fill in two, and
+ * the copy stays whole.
+ */
+static void flow_vfio_compat_copy(void)
+{
+	__u64 base = MOCK_APERTURE_START, cut = base + 5 * PAGE_SIZE;
+	__u64 len = 16 * PAGE_SIZE, dst = base;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf,
+		.iova = base,
+		.size = len,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = cut,
+		.size = PAGE_SIZE,
+	};
+	__u32 ioas, ioas2, hwpt, hwpt2;
+	bool copied;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	if (check(vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas)) ||
+	    check(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
+	    check(mock_domain(fd, ioas, NULL, &hwpt, NULL)) ||
+	    check(ioas_alloc(fd, &ioas2)) ||
+	    check(mock_domain(fd, ioas2, NULL, &hwpt2, NULL)) ||
+	    check(ioctl(fd, VFIO_IOMMU_MAP_DMA, &map)))
+		goto out;
+	copied = !check(ioas_copy(fd, ioas2, ioas, base, len, &dst,
+				  MAP_FIXED_RW));
+	if (!check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap)))
+		verify(unmap.size == PAGE_SIZE &&
+		       !check_map(fd, hwpt, base, buf, cut - base) &&
+		       !check_map(fd, hwpt, cut + PAGE_SIZE,
+				  buf + (cut - base) + PAGE_SIZE,
+				  len - (cut - base) - PAGE_SIZE) &&
+		       !check_refs(fd, buf + (cut - base), PAGE_SIZE,
+				   copied ? 1 : 0));
+	if (copied)
+		verify(!check_map(fd, hwpt2, base, buf, len) &&
+		       !check_refs(fd, buf, len, 1));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
+	check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -855,6 +910,10 @@ FIXTURE_VARIANT_ADD(fail_nth, dirty) {
 
 FIXTURE_VARIANT_ADD(fail_nth, vfio_compat) {
 	.flow = flow_vfio_compat,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, vfio_compat_copy) {
+	.flow = flow_vfio_compat_copy,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)
