@@ -629,6 +629,56 @@ out:
 }
 
 /*
+ * An iommufd whose IOAS serves the VFIO type1 ioctls, in v1, with a mock
+ * page table; on failure nothing is left open.
+ */
+static int open_compat_v1(int *fd, __u32 *ioas, __u32 *hwpt)
+{
+	if (open_ioas(fd, ioas))
+		return -1;
+	if (check(vfio_ioas(*fd, IOMMU_VFIO_IOAS_SET, ioas)) ||
+	    check(ioctl(*fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
+	    check(mock_domain(*fd, *ioas, NULL, hwpt, NULL))) {
+		close(*fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* VFIO_IOMMU_MAP_DMA of @len bytes of @vaddr at @iova, read and write */
+static int compat_map(int fd, void *vaddr, __u64 iova, __u64 len)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/*
+ * VFIO_IOMMU_UNMAP_DMA of [iova, iova + len), or of everything for a zero
+ * @len; *@unmapped is the size it reports.
+ */
+static int compat_unmap(int fd, __u64 iova, __u64 len, __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = len ? 0 : VFIO_DMA_UNMAP_FLAG_ALL,
+		.iova = iova,
+		.size = len,
+	};
+	int rc;
+
+	rc = ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	*unmapped = unmap.size;
+	return rc;
+}
+
+/*
  * The VFIO type1 ioctls on an iommufd, v1: a fragmented mapping (more runs
  * than a chunk holds) of which a page in the middle is unmapped, which
  * cuts it twice.
@@ -636,48 +686,28 @@ out:
 static void flow_vfio_compat(void)
 {
 	__u64 base = MOCK_APERTURE_START, cut = base + 300 * PAGE_SIZE;
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)frag,
-		.iova = base,
-		.size = FRAG_SIZE,
-	};
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = cut,
-		.size = PAGE_SIZE,
-	};
 	struct vfio_iommu_type1_info *info;
-	__u64 info_buf[32] = {};
+	__u64 info_buf[32] = {}, size;
 	__u32 ioas, hwpt;
 	bool mapped;
 	int fd;
 
-	if (open_ioas(&fd, &ioas))
+	if (open_compat_v1(&fd, &ioas, &hwpt))
 		return;
-	if (check(vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas)) ||
-	    check(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
-	    check(mock_domain(fd, ioas, NULL, &hwpt, NULL)))
-		goto out;
-	mapped = !check(ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	mapped = !check(compat_map(fd, frag, base, FRAG_SIZE));
 	info = (void *)info_buf;
 	info->argsz = sizeof(info_buf);
 	if (!check(ioctl(fd, VFIO_IOMMU_GET_INFO, info)))
 		verify(info->cap_offset == sizeof(*info) &&
 		       info->iova_pgsizes == PAGE_SIZE);
-	if (mapped && !check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap)))
-		verify(unmap.size == PAGE_SIZE &&
+	if (mapped && !check(compat_unmap(fd, cut, PAGE_SIZE, &size)))
+		verify(size == PAGE_SIZE &&
 		       !check_map(fd, hwpt, base, frag, cut - base) &&
 		       !check_map(fd, hwpt, cut + PAGE_SIZE,
 				  frag + (cut - base) + PAGE_SIZE,
 				  FRAG_SIZE - (cut - base) - PAGE_SIZE) &&
 		       !check_refs(fd, frag + (cut - base), PAGE_SIZE, 0));
-	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
-	unmap.iova = 0;
-	unmap.size = 0;
-	check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
-out:
+	check(compat_unmap(fd, 0, 0, &size));
 	close(fd);
 }
 
@@ -689,49 +719,32 @@ out:
 static void flow_vfio_compat_copy(void)
 {
 	__u64 base = MOCK_APERTURE_START, cut = base + 5 * PAGE_SIZE;
-	__u64 len = 16 * PAGE_SIZE, dst = base;
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)buf,
-		.iova = base,
-		.size = len,
-	};
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = cut,
-		.size = PAGE_SIZE,
-	};
+	__u64 len = 16 * PAGE_SIZE, dst = base, size;
 	__u32 ioas, ioas2, hwpt, hwpt2;
+	unsigned char *mem = buf;
 	bool copied;
 	int fd;
 
-	if (open_ioas(&fd, &ioas))
+	if (open_compat_v1(&fd, &ioas, &hwpt))
 		return;
-	if (check(vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas)) ||
-	    check(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
-	    check(mock_domain(fd, ioas, NULL, &hwpt, NULL)) ||
-	    check(ioas_alloc(fd, &ioas2)) ||
+	if (check(ioas_alloc(fd, &ioas2)) ||
 	    check(mock_domain(fd, ioas2, NULL, &hwpt2, NULL)) ||
-	    check(ioctl(fd, VFIO_IOMMU_MAP_DMA, &map)))
+	    check(compat_map(fd, mem, base, len)))
 		goto out;
 	copied = !check(ioas_copy(fd, ioas2, ioas, base, len, &dst,
 				  MAP_FIXED_RW));
-	if (!check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap)))
-		verify(unmap.size == PAGE_SIZE &&
-		       !check_map(fd, hwpt, base, buf, cut - base) &&
+	if (!check(compat_unmap(fd, cut, PAGE_SIZE, &size)))
+		verify(size == PAGE_SIZE &&
+		       !check_map(fd, hwpt, base, mem, cut - base) &&
 		       !check_map(fd, hwpt, cut + PAGE_SIZE,
-				  buf + (cut - base) + PAGE_SIZE,
+				  mem + (cut - base) + PAGE_SIZE,
 				  len - (cut - base) - PAGE_SIZE) &&
-		       !check_refs(fd, buf + (cut - base), PAGE_SIZE,
+		       !check_refs(fd, mem + (cut - base), PAGE_SIZE,
 				   copied ? 1 : 0));
 	if (copied)
-		verify(!check_map(fd, hwpt2, base, buf, len) &&
-		       !check_refs(fd, buf, len, 1));
-	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
-	unmap.iova = 0;
-	unmap.size = 0;
-	check(ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+		verify(!check_map(fd, hwpt2, base, mem, len) &&
+		       !check_refs(fd, mem, len, 1));
+	check(compat_unmap(fd, 0, 0, &size));
 out:
 	close(fd);
 }
