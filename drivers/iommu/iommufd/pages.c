@@ -527,8 +527,16 @@ static unsigned long iopt_pages_unpin_unheld(struct iopt_pages *pages,
 					     unsigned long n, bool dirty)
 {
 	unsigned long cur = index, end = index + n, held, unpinned = 0;
+	unsigned long calls = 0;
 
 	while (cur < end) {
+		/*
+		 * The caller bounds the work between two reschedules: a
+		 * test kernel checks that a step makes no more calls than
+		 * a batch.
+		 */
+		WARN_ON_ONCE(IS_ENABLED(CONFIG_IOMMUFD_TEST) &&
+			     ++calls > min(pages->pin_batch, IOPT_PIN_BATCH));
 		held = cur;
 		if (!pages->nr_access_pages ||
 		    !xa_find(&pages->access_pages, &held, end - 1, XA_PRESENT))
@@ -545,6 +553,44 @@ static unsigned long iopt_pages_unpin_unheld(struct iopt_pages *pages,
 }
 
 /*
+ * The last page of the step of unpinning that starts at page @cur, which is
+ * @page, and may go on to page @max: as much as costs a batch between two
+ * reschedules.  Unpinning costs a call per folio, so a step is a batch of
+ * folios, or of pages when the first is a small folio; it is a batch of
+ * pages when an access holds a page of it, as then every page held costs
+ * a lookup and a call.
+ */
+static unsigned long iopt_unpin_step_last(struct iopt_pages *pages,
+					  struct page *page,
+					  unsigned long cur,
+					  unsigned long max)
+{
+	unsigned long batch = min(pages->pin_batch, IOPT_PIN_BATCH), n = batch;
+	unsigned long first = cur, left = max - cur, nr, held;
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_large(folio))
+		return cur + min(left, batch - 1);
+	/* left counts the pages after the step's current folio */
+	while (true) {
+		nr = folio_nr_pages(folio) -
+		     (page_to_pfn(page) - folio_pfn(folio));
+		if (nr > left || !--n)
+			break;
+		cur += nr;
+		left -= nr;
+		page = nth_page(page, nr);
+		folio = page_folio(page);
+	}
+	cur += min(left, nr - 1);
+	held = first;
+	if (pages->nr_access_pages &&
+	    xa_find(&pages->access_pages, &held, cur, XA_PRESENT))
+		cur = min(cur, first + batch - 1);
+	return cur;
+}
+
+/*
  * Unpin pages [first, last] of @fill's runs, except those an access
  * holds.  Returns the number unpinned.
  */
@@ -553,8 +599,7 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 					   unsigned long last, bool dirty)
 {
 	unsigned long i = iopt_fill_find_run(fill, first), cur = first, e;
-	unsigned long upfn0 = fill->pages->uptr >> PAGE_SHIFT;
-	unsigned long run_last, step, unpinned = 0;
+	unsigned long run_last, unpinned = 0;
 	struct iopt_runs_cursor c;
 	struct iopt_run *run;
 	struct page *page;
@@ -564,16 +609,8 @@ static unsigned long iopt_fill_unpin_range(struct iopt_fill *fill,
 		run = iopt_runs_at(&c, i);
 		page = pfn_to_page(run->pfn + (cur - run->index));
 		run_last = iopt_runs_end_at(&c, i) - 1;
-		/*
-		 * Between two reschedules, a batch of folios of the size of
-		 * the first (unpinning costs a step per folio: physically
-		 * contiguous THPs make long runs), ending where the user
-		 * address is a multiple of that: there a large folio mapped
-		 * at its natural alignment ends too, and no step unpins
-		 * parts of two.
-		 */
-		step = IOPT_PIN_BATCH * folio_nr_pages(page_folio(page));
-		e = min3(run_last, last, cur + (~(upfn0 + cur) & (step - 1)));
+		e = iopt_unpin_step_last(fill->pages, page, cur,
+					 min(run_last, last));
 		unpinned += iopt_pages_unpin_unheld(fill->pages, page, cur,
 						    e - cur + 1, dirty);
 		cur = e + 1;

@@ -2498,6 +2498,64 @@ TEST_F(mock, small_pin_batches)
 }
 
 /*
+ * Unpinning memory that an access holds every other page of, when the
+ * page table goes: what is not held is unpinned, what is held stays, in
+ * steps of a pin batch of pages between two reschedules (not a step per
+ * huge page: the pages held cost a call each), which a test kernel checks
+ * with a warning.  A huge page, whose pins are counted for the whole
+ * folio, then small pages, whose pins are counted one by one.
+ */
+TEST_F(mock, detach_unpins_around_access_pins)
+{
+	__u64 iova = MOCK_APERTURE_START + 2 * MB;
+	size_t npages = MB / PAGE_SIZE, i;
+	__u32 stdev_id = self->stdev_id;
+	int access_fd, round;
+	char *thp, *buf;
+
+	thp = alloc_buffer_thp(2 * MB);
+	ASSERT_NE(NULL, thp) TH_LOG("no transparent huge pages");
+	ASSERT_EQ(0, set_pin_batch(self->fd, PIN_BATCH_MIN));
+	for (round = 0; round < 2; round++) {
+		buf = round ? self->buf : thp;
+		if (round)
+			ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id,
+						 &stdev_id, NULL, NULL));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf, MB,
+					    iova));
+		ASSERT_EQ(0, create_access(self->fd, self->ioas_id,
+					   &access_fd));
+		for (i = 0; i < npages; i += 2)
+			ASSERT_EQ(0, access_pages(self->fd, access_fd,
+						  iova + i * PAGE_SIZE,
+						  PAGE_SIZE,
+						  buf + i * PAGE_SIZE, 0,
+						  NULL));
+		/* A huge page counts the pins of all its pages */
+		ASSERT_EQ(0, check_refs(self->fd, buf, MB,
+					round ? 1 : npages));
+
+		ASSERT_EQ(0, obj_destroy(self->fd, stdev_id));
+		EXPECT_EQ(self->vmpin + 512, proc_status_kb("VmPin"));
+		if (!round)
+			ASSERT_EQ(0, check_refs(self->fd, buf, MB,
+						npages / 2));
+		for (i = 0; round && i < npages; i++)
+			ASSERT_EQ(0, check_refs(self->fd, buf + i * PAGE_SIZE,
+						PAGE_SIZE, i % 2 ? 0 : 1))
+				TH_LOG("page %zu", i);
+
+		ASSERT_EQ(0, close(access_fd));
+		ASSERT_EQ(0, check_refs(self->fd, buf, MB, 0));
+		EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0,
+					UINT64_MAX, NULL));
+	}
+	EXPECT_EQ(0, check_unpinned(thp, 2 * MB));
+	munmap(thp, 2 * MB);
+}
+
+/*
  * Memory whose pages are not physically contiguous: 4K pages touched last
  * first come from the allocator in the opposite order, so the pinned
  * memory is many runs, and small pin batches make the runs grow batch by
