@@ -71,6 +71,14 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 	WARN_ON(unmapped != length);
 }
 
+/* Whether @domain maps contiguous memory with large IOMMU pages. */
+static bool iopt_domain_large_pages(struct io_pagetable *iopt,
+				    struct iommu_domain *domain)
+{
+	return !iopt->disable_large_pages ||
+	       (iopt->split_large_pages && iommu_can_split(domain));
+}
+
 /* Map @area into @domain. */
 static int iopt_area_map_domain(struct io_pagetable *iopt,
 				struct iopt_area *area,
@@ -78,7 +86,8 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 {
 	return iopt_pages_map(area->fill, domain, area->node.start,
 			      area->page_offset, iopt_area_length(area),
-			      area->iommu_prot, !iopt->disable_large_pages);
+			      area->iommu_prot,
+			      iopt_domain_large_pages(iopt, domain));
 }
 
 /* Map a new area into every domain, or into none. */
@@ -1179,22 +1188,12 @@ bool iopt_large_pages(struct io_pagetable *iopt)
 	return enabled;
 }
 
-/**
- * iopt_set_large_pages() - allow or forbid large IOMMU pages
- * @iopt: the table
- * @enable: map contiguous memory with large pages
- *
- * Large pages cannot be forbidden while the table has both domains and
- * mappings, which domains may have mapped with them; forbidding them again
- * changes nothing and succeeds.  Allowing them is always possible; only
- * later mappings use them.  While they are forbidden, mappings are of
- * whole pages, so that every domain maps each page with IOMMU pages of
- * its own and a mapping can be cut at any page (iopt_cut_iova()).
- *
- * Return: 0, or -EINVAL when forbidding them while domains map mappings or
- * while a mapping is not of whole pages.
+/*
+ * Allow or forbid large IOMMU pages (see iopt_set_large_pages()); with
+ * @split, domains that can split theirs keep them (iopt_allow_cuts()).
  */
-int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+static int iopt_large_pages_set(struct io_pagetable *iopt, bool enable,
+				bool split)
 {
 	int rc = 0;
 
@@ -1206,10 +1205,52 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		rc = -EINVAL;
 	} else {
 		iopt->disable_large_pages = !enable;
+		if (split)
+			iopt->split_large_pages = true;
 		iopt->iova_alignment = iopt_domain_alignment(iopt, NULL);
 	}
 	up_write(&iopt->iova_rwsem);
 	return rc;
+}
+
+/**
+ * iopt_set_large_pages() - allow or forbid large IOMMU pages
+ * @iopt: the table
+ * @enable: map contiguous memory with large pages
+ *
+ * Large pages cannot be forbidden while the table has both domains and
+ * mappings, which domains may have mapped with them; forbidding them again
+ * changes nothing and succeeds.  Allowing them is always possible; only
+ * later mappings use them.  While they are forbidden, mappings are of
+ * whole pages, so that every domain maps each page with IOMMU pages of
+ * its own, or with large ones it can split after iopt_allow_cuts(), and a
+ * mapping can be cut at any page (iopt_cut_iova()).
+ *
+ * Return: 0, or -EINVAL when forbidding them while domains map mappings or
+ * while a mapping is not of whole pages.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	return iopt_large_pages_set(iopt, enable, false);
+}
+
+/**
+ * iopt_allow_cuts() - let an unmap take part of a mapping (VFIO type1 v1)
+ * @iopt: the table
+ *
+ * Forbids large IOMMU pages as iopt_set_large_pages() does, so that
+ * mappings are of whole pages and IOMMU_OPTION_HUGE_PAGES reads 0, except
+ * in the domains whose driver can split a large IOMMU page into smaller
+ * ones with the same translations (iommu_split()): from now on they map
+ * contiguous memory with large pages, and iopt_cut_iova() splits the pages
+ * it cuts through.  A mapping that is never cut then costs what it costs
+ * with large pages on.
+ *
+ * Return: 0, or -EINVAL as iopt_set_large_pages().
+ */
+int iopt_allow_cuts(struct io_pagetable *iopt)
+{
+	return iopt_large_pages_set(iopt, false, true);
 }
 
 /*
@@ -1222,8 +1263,10 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
 {
 	struct iopt_fill *fill = NULL;
+	struct iommu_domain *domain;
 	struct iopt_area *area, *rest;
-	unsigned long byte;
+	unsigned long byte, index;
+	int rc;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
@@ -1233,15 +1276,26 @@ static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
 	/* Access pins name their area: a pinned area stays whole. */
 	if (atomic_read(&area->num_accesses) || area->unmapping)
 		return -EINVAL;
+	byte = area->page_offset + (iova - area->node.start);
+	/* Whole pages while large pages are off: no IOMMU page is cut. */
+	if (WARN_ON(byte & ~PAGE_MASK))
+		return -EINVAL;
+	/*
+	 * Every domain that can split splits the large page holding the cut,
+	 * whatever maps large pages now (the mapping may be older): that
+	 * changes no translation, and a split that stays after a failure is
+	 * harmless.
+	 */
+	xa_for_each(&iopt->domains, index, domain) {
+		if (!iommu_can_split(domain))
+			continue;
+		rc = iommu_split(domain, iova);
+		if (rc)
+			return rc;
+	}
 	rest = kzalloc(sizeof(*rest), GFP_KERNEL_ACCOUNT);
 	if (!rest)
 		return -ENOMEM;
-	byte = area->page_offset + (iova - area->node.start);
-	/* Whole pages while large pages are off: no IOMMU page is cut. */
-	if (WARN_ON(byte & ~PAGE_MASK)) {
-		kfree(rest);
-		return -EINVAL;
-	}
 	if (area->fill) {
 		fill = iopt_fill_split(&area->fill, (byte - 1) >> PAGE_SHIFT,
 				       byte >> PAGE_SHIFT);
@@ -1274,13 +1328,14 @@ static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova)
  * the one after, becomes two mappings of the same memory: the unmap of
  * VFIO type1 v1 may take part of a mapping.  Only possible while large
  * IOMMU pages are off (iopt_set_large_pages()), so that no IOMMU page of
- * a domain spans a cut.
+ * a domain spans a cut, or split where it does (iopt_allow_cuts()).
  *
  * Context: Process context; may sleep.  Takes io_pagetable::iova_rwsem.
  *
  * Return: 0; -EINVAL when large pages are on, an end is not page aligned
  * or a mapping to cut holds access pins; -EOVERFLOW when the range wraps;
- * -ENOMEM.  A cut made before a failure stays, which changes no mapping.
+ * -ENOMEM, or an error of iommu_split().  A cut or a split made before a
+ * failure stays, which changes no mapping.
  */
 int iopt_cut_iova(struct io_pagetable *iopt, unsigned long iova,
 		  unsigned long length)

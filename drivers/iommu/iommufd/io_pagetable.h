@@ -151,6 +151,10 @@ struct iopt_reserved {
  *	(iommufd_access_ops::needs_pin_pages); under @iova_rwsem
  * @disable_large_pages: map every page on its own (IOMMU_OPTION
  *	HUGE_PAGES 0) rather than contiguous memory as large IOMMU pages
+ * @split_large_pages: set for VFIO type1 v1 (iopt_allow_cuts()), and
+ *	never cleared: with @disable_large_pages, the domains that can split
+ *	their IOMMU pages (iommu_split()) still map large pages;
+ *	iopt_cut_iova() splits them where it cuts
  * @access_lock: protects @accesses; taken before @iova_rwsem (see the lock
  *	order above)
  * @accesses: the in-kernel accesses attached (struct iommufd_access),
@@ -165,6 +169,7 @@ struct io_pagetable {
 	unsigned long iova_alignment;
 	unsigned int nr_pin_accesses;
 	bool disable_large_pages;
+	bool split_large_pages;
 	struct mutex access_lock;	/* protects accesses */
 	struct xarray accesses;
 };
@@ -199,6 +204,7 @@ void iopt_remove_pin_access(struct io_pagetable *iopt);
 unsigned long iopt_pgsize_bitmap(struct io_pagetable *iopt);
 bool iopt_large_pages(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_allow_cuts(struct io_pagetable *iopt);
 int iopt_access_pin_pages(struct io_pagetable *iopt, const void *owner,
 			  unsigned long iova, unsigned long length,
 			  struct page **out_pages, bool write);

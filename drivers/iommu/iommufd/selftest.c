@@ -326,6 +326,39 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	return i * MOCK_IO_PAGE_SIZE;
 }
 
+/*
+ * Split the MOCK_HUGE_PAGE_SIZE entry holding @iova and the page before it
+ * into small ones: its small pages lose MOCK_PFN_HUGE, keeping their
+ * translation and their other bits.  Fails as allocating a page table
+ * would, when fault injection says so.
+ */
+static int mock_domain_split(struct iommu_domain *domain, unsigned long iova)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long per_huge = MOCK_HUGE_PAGE_SIZE / MOCK_IO_PAGE_SIZE;
+	unsigned long index = iova / MOCK_IO_PAGE_SIZE, i;
+	void *entry, *old;
+
+	entry = xa_load(&mock->pfns, index);
+	if (!(iova % MOCK_HUGE_PAGE_SIZE) || !entry ||
+	    !(xa_to_value(entry) & MOCK_PFN_HUGE))
+		return 0;
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	for (i = round_down(index, per_huge);
+	     i != round_down(index, per_huge) + per_huge; i++) {
+		entry = xa_load(&mock->pfns, i);
+		if (WARN_ON(!entry || !(xa_to_value(entry) & MOCK_PFN_HUGE)))
+			continue;
+		/* Replacing a value entry allocates nothing. */
+		old = xa_store(&mock->pfns, i,
+			       xa_mk_value(xa_to_value(entry) &
+					   ~MOCK_PFN_HUGE), GFP_KERNEL);
+		WARN_ON(xa_is_err(old));
+	}
+	return 0;
+}
+
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
@@ -541,6 +574,7 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.attach_dev = mock_domain_attach_dev,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
+	.split = mock_domain_split,
 	.iova_to_phys = mock_domain_iova_to_phys,
 	.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
 };

@@ -7,8 +7,9 @@
  * path (IOMMU_VFIO_IOAS), which a group given the iommufd creates.
  *
  * Type1 v1 (VFIO_TYPE1_IOMMU) lets an unmap take part of a mapping: it
- * turns large IOMMU pages off for the IOAS, and an unmap then cuts the
- * mappings at the ends of its range first (iopt_cut_iova()).
+ * turns large IOMMU pages off for the IOAS except in the page tables that
+ * can split them (iopt_allow_cuts()), and an unmap then cuts the mappings
+ * at the ends of its range first (iopt_cut_iova()).
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
@@ -72,9 +73,10 @@ static int iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
 }
 
 /*
- * VFIO_SET_IOMMU: v2, or v1, which turns large IOMMU pages off so that an
- * unmap may take part of a mapping.  The IOAS must exist already, made by
- * a group given this iommufd or chosen with IOMMU_VFIO_IOAS.
+ * VFIO_SET_IOMMU: v2, or v1, which lets an unmap take part of a mapping
+ * (large IOMMU pages then read as off, see iopt_allow_cuts()).  The IOAS
+ * must exist already, made by a group given this iommufd or chosen with
+ * IOMMU_VFIO_IOAS.
  */
 static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 {
@@ -87,7 +89,7 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (type == VFIO_TYPE1_IOMMU)
-		rc = iopt_set_large_pages(&ioas->iopt, false);
+		rc = iopt_allow_cuts(&ioas->iopt);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }

@@ -1725,16 +1725,6 @@ TEST_F(mock, huge_pages_off)
 }
 
 /*
- * IOMMU_TEST_OP_MD_CHECK_PTE is an extension of this series: mainline
- * answers EOPNOTSUPP, as for any op it does not know, where the series
- * refuses the zero length with EINVAL.
- */
-static bool have_check_pte(int fd)
-{
-	return check_pte(fd, 0, 0, 0, 0, 0) && errno != EOPNOTSUPP;
-}
-
-/*
  * IOMMU_OPTION_HUGE_PAGES decides the IOMMU page size: memory of huge
  * pages is mapped with the domain's large pages while the option is on
  * (the default), and page by page, with the same translations, once it is

@@ -190,6 +190,8 @@ static unsigned char *frag;
 #define FRAG_SIZE	(FRAG_PAGES * PAGE_SIZE)
 /* Transparent huge pages, for the mock's large IOMMU pages */
 static void *thp;
+/* Whether IOMMU_TEST_OP_MD_CHECK_PTE exists, or -1 before it is known */
+static int pte_checks = -1;
 #define THP_SIZE	(4 * MB)
 
 /*
@@ -750,6 +752,48 @@ out:
 }
 
 /*
+ * v1 with a page table of large pages: a mapping of huge pages keeps them,
+ * and a page unmapped in the middle splits the large page holding it (the
+ * page sizes are checked where IOMMU_TEST_OP_MD_CHECK_PTE, an extension of
+ * this series, exists).  A failed unmap leaves the mapping whole, its
+ * translations unchanged.
+ */
+static void flow_vfio_compat_split(void)
+{
+	__u64 base = MOCK_APERTURE_START, huge = MOCK_HUGE_PAGE_SIZE;
+	__u64 cut = base + huge + 5 * PAGE_SIZE, size;
+	unsigned char *mem = thp;
+	__u32 ioas, hwpt;
+	int fd;
+
+	if (open_ioas(&fd, &ioas))
+		return;
+	if (check(vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas)) ||
+	    check(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) ||
+	    check(mock_domain_flags(fd, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				    NULL, &hwpt)) ||
+	    check(compat_map(fd, mem, base, THP_SIZE)))
+		goto out;
+	if (!check(compat_unmap(fd, cut, PAGE_SIZE, &size)))
+		verify(size == PAGE_SIZE &&
+		       !check_map(fd, hwpt, base, mem, cut - base) &&
+		       !check_map(fd, hwpt, cut + PAGE_SIZE,
+				  mem + (cut - base) + PAGE_SIZE,
+				  THP_SIZE - (cut - base) - PAGE_SIZE) &&
+		       (!pte_checks ||
+			(!check_pte(fd, hwpt, base, huge, huge, MAP_RW) &&
+			 !check_pte(fd, hwpt, base + huge, 5 * PAGE_SIZE,
+				    MOCK_PAGE_SIZE, MAP_RW) &&
+			 !check_pte(fd, hwpt, base + 2 * huge,
+				    THP_SIZE - 2 * huge, huge, MAP_RW))));
+	else
+		verify(!check_map(fd, hwpt, base, mem, THP_SIZE));
+	check(compat_unmap(fd, 0, 0, &size));
+out:
+	close(fd);
+}
+
+/*
  * What every run of a flow must leave: nothing charged, nothing pinned,
  * no wrong result.  A failed assertion ends the test from here too.
  */
@@ -837,6 +881,13 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_NE(NULL, buf);
 	/* Fault in every page now: a failure must hit the kernel's calls. */
 	memset(buf, 1, BUF_SIZE);
+	if (pte_checks < 0) {
+		int fd = open("/dev/iommu", O_RDWR);
+
+		ASSERT_LE(0, fd);
+		pte_checks = have_check_pte(fd);
+		close(fd);
+	}
 	if (!thp) {
 		thp = alloc_buffer_thp(THP_SIZE);
 		ASSERT_NE(NULL, thp) TH_LOG("no transparent huge pages");
@@ -927,6 +978,10 @@ FIXTURE_VARIANT_ADD(fail_nth, vfio_compat) {
 
 FIXTURE_VARIANT_ADD(fail_nth, vfio_compat_copy) {
 	.flow = flow_vfio_compat_copy,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, vfio_compat_split) {
+	.flow = flow_vfio_compat_split,
 };
 
 TEST_F_TIMEOUT(fail_nth, sweep, 600)

@@ -514,6 +514,16 @@ static inline int check_pte(int fd, __u32 hwpt_id, __u64 iova, __u64 length,
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/*
+ * IOMMU_TEST_OP_MD_CHECK_PTE is an extension of this series: mainline
+ * answers EOPNOTSUPP, as for any op it does not know, where the series
+ * refuses the zero length with EINVAL.
+ */
+static inline bool have_check_pte(int fd)
+{
+	return check_pte(fd, 0, 0, 0, 0, 0) && errno != EOPNOTSUPP;
+}
+
 static inline int drop_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {

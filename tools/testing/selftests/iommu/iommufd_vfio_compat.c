@@ -607,6 +607,88 @@ TEST_F(compat, unmap_v1_part_of_a_mapping)
 }
 
 /*
+ * v1 keeps the large IOMMU pages of a page table that can split them (the
+ * huge mock page table of two_domains; the plain one has small pages
+ * only), though IOMMU_OPTION_HUGE_PAGES reads 0 as on mainline: an unmap
+ * of part of a mapping splits the large pages holding its ends, no other,
+ * and changes no translation of what stays mapped.
+ */
+TEST_F(compat, unmap_v1_splits_large_pages)
+{
+	unsigned int pins = variant->domains ? 1 : 0;
+	__u64 base = self->base, huge = MOCK_HUGE_PAGE_SIZE, size;
+	bool ptes = variant->domains == 2 && have_check_pte(self->fd);
+	__u32 hwpt = self->hwpt_ids[1];
+	char *thp;
+
+	thp = alloc_buffer_thp(4 * MB);
+	ASSERT_NE(NULL, thp) TH_LOG("no transparent huge pages");
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(0, huge_pages(self->fd, self->ioas_id));
+	ASSERT_EQ(0, vfio_dma_map(self->fd, base, thp, 4 * MB, MAP_RW_DMA));
+	if (ptes)
+		EXPECT_EQ(0, check_pte(self->fd, hwpt, base, 4 * MB, huge,
+				       MAP_RW));
+	/* Neither v1 again nor large pages turned off again stop splits */
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, self->ioas_id,
+			    &(__u64){ 0 }));
+
+	/* A page inside the second large page: only that one splits */
+	size = PAGE_SIZE;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, base + huge + 5 * PAGE_SIZE,
+				    &size, 0));
+	EXPECT_EQ(PAGE_SIZE, size);
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base, thp,
+			      huge + 5 * PAGE_SIZE, true));
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + huge + 5 * PAGE_SIZE,
+			      thp + huge + 5 * PAGE_SIZE, PAGE_SIZE, false));
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + huge + 6 * PAGE_SIZE,
+			      thp + huge + 6 * PAGE_SIZE,
+			      4 * MB - huge - 6 * PAGE_SIZE, true));
+	if (ptes) {
+		EXPECT_EQ(0, check_pte(self->fd, hwpt, base, huge, huge,
+				       MAP_RW));
+		EXPECT_EQ(0, check_pte(self->fd, hwpt, base + huge,
+				       5 * PAGE_SIZE, MOCK_PAGE_SIZE, MAP_RW));
+		EXPECT_EQ(0, check_pte(self->fd, hwpt,
+				       base + huge + 6 * PAGE_SIZE,
+				       huge - 6 * PAGE_SIZE, MOCK_PAGE_SIZE,
+				       MAP_RW));
+		EXPECT_EQ(0, check_pte(self->fd, hwpt, base + 2 * huge,
+				       4 * MB - 2 * huge, huge, MAP_RW));
+	}
+
+	/* Cut where a large page ends: nothing to split */
+	size = huge;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, base + 2 * huge, &size, 0));
+	EXPECT_EQ(huge, size);
+	EXPECT_TRUE(mapped_in(_metadata, self->fd, self->hwpt_ids,
+			      variant->domains, base + 3 * huge,
+			      thp + 3 * huge, 4 * MB - 3 * huge, true));
+	if (ptes)
+		EXPECT_EQ(0, check_pte(self->fd, hwpt, base + 3 * huge,
+				       4 * MB - 3 * huge, huge, MAP_RW));
+	/* Pinned once while mapped: a huge page counts all its pages' pins */
+	EXPECT_EQ(0, check_refs(self->fd, thp, 2 * MB,
+				pins * (2 * MB / PAGE_SIZE - 1)));
+	EXPECT_EQ(0, check_refs(self->fd, thp + 2 * MB, 2 * MB,
+				pins * (MB / PAGE_SIZE)));
+
+	size = 0;
+	ASSERT_EQ(0, vfio_dma_unmap(self->fd, 0, &size,
+				    VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(4 * MB - huge - PAGE_SIZE, size);
+	EXPECT_EQ(0, check_unpinned(thp, 4 * MB));
+	EXPECT_EQ(self->vmpin, proc_status_kb("VmPin"));
+	munmap(thp, 4 * MB);
+}
+
+/*
  * A mapping copied whole into another IOAS with a page table shares its
  * pinned pages with the copy; a v1 cut of the original leaves the copy
  * whole, mapped and pinned.

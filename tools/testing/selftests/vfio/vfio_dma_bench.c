@@ -44,6 +44,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,20 @@ enum path {
 
 static const char *const path_name[] = { "type1", "iommufd", "copy",
 					 "attach", "compat2", "compat1" };
+
+/*
+ * Whether type1 v1 on iommufd keeps large IOMMU pages: this series does
+ * where the IOMMU driver can split them when an unmap cuts through one,
+ * which intel-iommu's can (its IOMMUs are dmarN); mainline (6.12, or any
+ * kernel but 6.1) and virtio-iommu map v1 page by page.
+ */
+static bool v1_keeps_large_pages(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && !strncmp(u.release, "6.1.", 4) &&
+	       !access("/sys/class/iommu/dmar0", F_OK);
+}
 
 /* The paths that go through a VFIO container and its group */
 static bool path_is_container(enum path path)
@@ -695,9 +710,11 @@ static bool run_round(enum path path, struct buffer *b, struct result *r,
 	 * iommufd maps each run with one iommu_map() (iommu_map_sg() splits
 	 * its scatterlists at 1 GiB): more calls than that is large IOMMU
 	 * pages lost.  type1 batches its pins, and may map a run in pieces;
-	 * v1 maps page by page, so that an unmap can cut anywhere.
+	 * v1 maps page by page, so that an unmap can cut anywhere, unless
+	 * the IOMMU can split a large page where an unmap cuts it.
 	 */
-	if (count && path != PATH_TYPE1 && path != PATH_COMPAT1) {
+	if (count && path != PATH_TYPE1 &&
+	    (path != PATH_COMPAT1 || v1_keeps_large_pages())) {
 		want = buffer_runs(b);
 		if (want < 0 && testbed_required()) {
 			snprintf(why, why_len, "cannot read the buffer's PFNs");

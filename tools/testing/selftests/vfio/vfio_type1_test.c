@@ -6,13 +6,16 @@
  * type1's ioctls.  The edu does DMA in both directions through the IOMMU;
  * once the IOVA is unmapped the IOMMU blocks it, logs a fault, and memory
  * stays as it was.  What the container pins is charged to the process.
+ * Type1 v1 on /dev/iommu's container ioctls unmaps part of a mapping.
  *
  * The iommufd paths are compared with this one.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/vfio.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -119,6 +122,80 @@ TEST_F(type1, unmapped_dma_blocked)
 	/* Unmapping what is no longer mapped unmaps nothing. */
 	ASSERT_EQ(0, vfio_type1_unmap(&self->v, IOVA, BUF_SIZE, &unmapped));
 	ASSERT_EQ(0, unmapped);
+}
+
+/* The AnonHugePages of /proc/self/smaps_rollup in kB, or -1 */
+static long anon_huge_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Type1 v1 (VFIO_TYPE1_IOMMU, which DPDK selects) on the container ioctls
+ * of /dev/iommu: an unmap takes a page out of the middle of a mapping of
+ * huge pages (VFIO's own type1 would refuse to cut it), which iommufd maps
+ * with large IOMMU pages where the IOMMU can split them (VT-d) and splits
+ * where the unmap cuts.  The device still reaches the memory on both
+ * sides of the hole, in the large page that was split and in the others,
+ * and the hole blocks it.
+ */
+TEST_F(type1, v1_unmap_cuts_a_hole_in_huge_pages)
+{
+	size_t len = MB_(4), hole = MB_(2) + 5 * 4096;
+	const size_t offs[] = { 0, MB_(1), hole - 4096, hole + 4096,
+				MB_(3) + 4096 };
+	uint8_t *mem, *buf, pattern[LEN];
+	uint64_t unmapped = 0;
+	unsigned int i;
+
+	if (_metadata->skip)
+		return;
+	edu_close(&self->edu);
+	vfio_type1_close(&self->v);
+	mem = mmap(NULL, len + MB_(2), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	buf = (uint8_t *)(((uintptr_t)mem + MB_(2) - 1) & ~(MB_(2) - 1));
+	ASSERT_EQ(0, madvise(buf, len, MADV_HUGEPAGE));
+	memset(buf, 0, len);
+	ASSERT_LE(len / 1024, anon_huge_kb())
+		TH_LOG("no transparent huge pages");
+
+	ASSERT_EQ(0, vfio_container_open(&self->v, self->bdf, "/dev/iommu",
+					 VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, edu_open(&self->edu, self->v.device, self->bdf));
+	ASSERT_EQ(0, vfio_type1_map(&self->v, buf, IOVA, len));
+	ASSERT_EQ(0, vfio_type1_unmap(&self->v, IOVA + hole, 4096, &unmapped));
+	ASSERT_EQ(4096, unmapped);
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		fill(buf + offs[i], LEN, 0x10 + i);
+		memcpy(pattern, buf + offs[i], LEN);
+		ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA + offs[i], 0,
+					      LEN));
+		memset(buf + offs[i], 0, LEN);
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA + offs[i], 0,
+					    LEN));
+		ASSERT_EQ(0, memcmp(pattern, buf + offs[i], LEN))
+			TH_LOG("at offset %#zx", offs[i]);
+	}
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&self->edu, IOVA + hole,
+					   buf + hole, LEN));
+	ASSERT_EQ(0, vfio_type1_unmap(&self->v, IOVA, len, &unmapped));
+	ASSERT_EQ(len - 4096, unmapped);
+	EXPECT_TRUE(edu_dma_to_ram_blocked(&self->edu, IOVA + MB_(1),
+					   buf + MB_(1), LEN));
+	munmap(mem, len + MB_(2));
 }
 
 /* Take CAP_IPC_LOCK, which lifts RLIMIT_MEMLOCK, from this process. */
