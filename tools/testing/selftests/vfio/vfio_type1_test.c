@@ -178,7 +178,7 @@ TEST_F(type1, v1_unmap_cuts_a_hole_in_huge_pages)
 	ASSERT_EQ(0, vfio_type1_map(&self->v, buf, IOVA, len));
 	ASSERT_EQ(0, vfio_type1_unmap(&self->v, IOVA + hole, 4096, &unmapped));
 	ASSERT_EQ(4096, unmapped);
-	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(offs); i++) {
 		fill(buf + offs[i], LEN, 0x10 + i);
 		memcpy(pattern, buf + offs[i], LEN);
 		ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA + offs[i], 0,
