@@ -11,7 +11,6 @@
  * The iommufd paths are compared with this one.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -124,23 +123,6 @@ TEST_F(type1, unmapped_dma_blocked)
 	ASSERT_EQ(0, unmapped);
 }
 
-/* The AnonHugePages of /proc/self/smaps_rollup in kB, or -1 */
-static long anon_huge_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps_rollup", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * Type1 v1 (VFIO_TYPE1_IOMMU, which DPDK selects) on the container ioctls
  * of /dev/iommu: an unmap takes a page out of the middle of a mapping of
@@ -169,7 +151,8 @@ TEST_F(type1, v1_unmap_cuts_a_hole_in_huge_pages)
 	buf = (uint8_t *)(((uintptr_t)mem + MB_(2) - 1) & ~(MB_(2) - 1));
 	ASSERT_EQ(0, madvise(buf, len, MADV_HUGEPAGE));
 	memset(buf, 0, len);
-	ASSERT_LE(len / 1024, anon_huge_kb())
+	ASSERT_LE(len / 1024, proc_file_kb("/proc/self/smaps_rollup",
+					   "AnonHugePages"))
 		TH_LOG("no transparent huge pages");
 
 	ASSERT_EQ(0, vfio_container_open(&self->v, self->bdf, "/dev/iommu",
