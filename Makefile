@@ -7,6 +7,11 @@
 #                     then the results: what CI runs
 #   make run          build, boot, demonstrate, then a guest shell on a tty
 #   make tree / sync  developer round trip through build/linux
+#   make series       the series for git am, with a cover letter, in
+#                     build/series
+#   make series-check the exported series applied with git am to the base,
+#                     checkpatch on each patch, and every prefix built with
+#                     the test configuration and with the new options off
 #   make lint         checkpatch, kernel-doc, W=1 + sparse, coccicheck
 #   make kernel       the test kernel only;  make boot: run the tests only
 #   make bench        DMA map/unmap benchmark, type1 against iommufd
@@ -80,7 +85,9 @@ BOOT_TIMEOUT := $(if $(filter 1,$(KASAN)),5400,1800)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
 # Fixed build identity: reproducible images, and ccache hits on init/.
-KMAKE := $(MAKE) -C $(LINUX) O=$(OBJ) ARCH=x86_64 CC="$(KCC)" \
+# CCACHE_BASEDIR: paths relative to the object directory, so that the same
+# sources hit the cache in another checkout and in make series-check.
+KMAKE := CCACHE_BASEDIR=$(TOP) $(MAKE) -C $(LINUX) O=$(OBJ) ARCH=x86_64 CC="$(KCC)" \
 	KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=testbed \
 	KBUILD_BUILD_TIMESTAMP="2024-01-01 00:00:00 UTC"
 STAGE := $(TOP)/mk/stage.sh
@@ -90,7 +97,7 @@ PACKAGES := build-essential bc bison flex libelf-dev libssl-dev cpio kmod \
 	xz-utils python3 python3-ply python3-git qemu-system-x86 busybox-static sparse \
 	coccinelle ocaml-nox ccache linux-source-6.1 debootstrap
 
-.PHONY: help deps tree sync config kernel tests initramfs rootfs lint \
+.PHONY: help deps tree sync series series-check config kernel tests initramfs rootfs lint \
 	rigtests boot bench cross-s390 check check-mainline run clean distclean
 
 help:
@@ -116,6 +123,14 @@ tree: $(if $(TREE_DONE),,deps)
 
 sync:
 	@python3 $(TOP)/mk/series.py sync
+
+series: tree
+	@$(STAGE) series python3 $(TOP)/mk/series.py export $(BUILD)/series
+
+series-check: series
+	@$(STAGE) series-check python3 $(TOP)/mk/series_check.py $(LINUX) \
+		$(BUILD)/series $(BUILD)/series-check $(BUILD)/series-check.tap \
+		$(TOP)/testbed/kernel.config --off $(TOP)/testbed/series-off.config
 
 # The kernel configuration: tinyconfig + kvm_guest.config + fragments,
 # generated in a scratch directory and copied over only when it changes,
@@ -245,7 +260,7 @@ clean:
 		$(BUILD)/obj-bench $(BUILD)/obj-mainline \
 		$(BUILD)/tests $(BUILD)/initramfs $(BUILD)/run $(BUILD)/run-demo \
 		$(BUILD)/run-virtio $(BUILD)/run-nogroup \
-		$(BUILD)/bench
+		$(BUILD)/bench $(BUILD)/series $(BUILD)/series-check
 
 distclean:
 	rm -rf $(BUILD)

@@ -2,19 +2,22 @@
 """Assemble the series onto the base kernel, and write edits back.
 
 The repository holds the series in two forms:
-  - files the series adds, at their kernel paths at the repository root;
-  - changes to base files, as patches in patches/, in the order of
-    patches/series.
+  - patches in patches/, in the order of patches/series: changes to base
+    files, and new files that more than one patch changes;
+  - new files that one patch adds whole, at their kernel paths at the
+    repository root; patches/new-files names the patch of each.
 
   series.py tree   assemble build/linux: a git work tree whose first commit
                    (tag "base") is the pristine base, then one commit per
-                   patch, then one commit with the new files.  Only files
-                   whose content changes are rewritten, so kbuild rebuilds
-                   only what changed.
-  series.py sync   write build/linux back: new files are copied to the
-                   repository, each patch is regenerated from its commit
-                   (plus uncommitted edits of files it touches), and new
-                   commits become new patches appended to the series.
+                   patch, holding the root's new files the map gives it.
+                   Only files whose content changes are rewritten, so
+                   kbuild rebuilds only what changed.
+  series.py sync   write build/linux back: the root's new files are copied
+                   to the repository, each patch is regenerated from its
+                   commit (plus uncommitted edits of files it touches), and
+                   new commits become new patches appended to the series.
+  series.py export DIR  the assembled series as git format-patch files
+                   with a cover letter (patches/cover-letter), for git am.
   series.py changed  print the new files and the changed lines of patched
                    base files (JSON), for the lint.
   series.py version  print the base version.
@@ -44,7 +47,8 @@ NOT_KERNEL = {'patches', 'testbed', 'mk', 'build', '.ci', '.git'}
 FIXED_DATE = '1700000000 +0000'
 ASSEMBLER = ('series assembly', 'series@localhost')
 TRAILER_PATCH = 'Series-Patch: '
-TRAILER_NEW = 'Series-New-Files: yes'
+NEW_FILES = os.path.join(PATCHES, 'new-files')
+COVER = os.path.join(PATCHES, 'cover-letter')
 
 
 class Fail(Exception):
@@ -245,53 +249,138 @@ def state_file():
     return os.path.join(LINUX, '.git', 'series-assembled')
 
 
+def read_map():
+    """patches/new-files: {path: patch} for the root's new files."""
+    out = {}
+    if not os.path.exists(NEW_FILES):
+        return out
+    with open(NEW_FILES) as f:
+        for n, line in enumerate(f, 1):
+            line = line.split('#', 1)[0].split()
+            if not line:
+                continue
+            if len(line) != 2:
+                raise Fail(f'patches/new-files:{n}: want "PATH PATCH"')
+            if line[0] in out:
+                raise Fail(f'patches/new-files:{n}: {line[0]} named twice')
+            out[line[0]] = line[1]
+    return out
+
+
+def write_map(mapping, order):
+    """Rewrite patches/new-files: its comments, then one line per file,
+    grouped by patch in series order."""
+    comments = []
+    if os.path.exists(NEW_FILES):
+        with open(NEW_FILES) as f:
+            comments = [ln for ln in f if ln.startswith('#')]
+    rank = {name: i for i, name in enumerate(order)}
+    rows = sorted(mapping.items(), key=lambda kv: (rank.get(kv[1], 1 << 30),
+                                                   kv[0]))
+    width = max([len(p) for p, _ in rows] + [0])
+    text = ''.join(comments) + ''.join(f'{p:<{width}}  {n}\n'
+                                       for p, n in rows)
+    old = open(NEW_FILES).read() if os.path.exists(NEW_FILES) else None
+    if old != text:
+        with open(NEW_FILES, 'w') as f:
+            f.write(text)
+        print('sync: wrote patches/new-files')
+
+
+def check_map(files, mapping, series):
+    """Every new file at the root is named in the map, with a patch of the
+    series; every file the map names is at the root."""
+    unmapped = [f for f in files if f not in mapping]
+    if unmapped:
+        raise Fail('these new files have no patch in patches/new-files; name '
+                   'the patch that adds each:\n  ' + '\n  '.join(unmapped))
+    missing = sorted(p for p in mapping if p not in files)
+    if missing:
+        raise Fail('patches/new-files names files the repository does not '
+                   'have:\n  ' + '\n  '.join(missing))
+    names = set(series)
+    unknown = sorted(f'{p} -> {n}' for p, n in mapping.items()
+                     if n not in names)
+    if unknown:
+        raise Fail('patches/new-files names patches that are not in '
+                   'patches/series:\n  ' + '\n  '.join(unknown))
+
+
+def patch_paths(path):
+    """The paths a patch file changes (empty when it has no diff)."""
+    paths = set()
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'^diff --git a/(\S+) b/(\S+)$', line)
+            if m:
+                paths.update(m.groups())
+    return paths
+
+
+def add_files(files, env):
+    """Stage the root's FILES, as they are, into the index of ENV."""
+    if not files:
+        return
+    blobs = git('hash-object', '-w', '--stdin-paths',
+                input='\n'.join(os.path.join(REPO, f)
+                                for f in files) + '\n').split()
+    info = ''
+    for f, blob in zip(files, blobs):
+        mode = '100755' if os.access(os.path.join(REPO, f),
+                                     os.X_OK) else '100644'
+        info += f'{mode} {blob}\t{f}\n'
+    git('update-index', '--add', '--index-info', input=info, env=env)
+
+
 def assemble():
-    """Build the series commits in a scratch index; return the last one."""
-    base = set()
+    """Build the series commits in a scratch index; return the last one.
+
+    Each patch's commit holds its diff and the root's new files that
+    patches/new-files gives it, so that every commit is a step of the
+    series as it is exported."""
+    series = read_series()
+    files = new_files()
+    mapping = read_map()
+    if files:
+        base = base_paths()
+        clash = [f for f in files if f in base]
+        if clash:
+            raise Fail('these files exist in the base; change them with a '
+                       'patch instead:\n  ' + '\n  '.join(clash))
+    check_map(files, mapping, series)
+    whole = {}
+    for f, name in mapping.items():
+        whole.setdefault(name, []).append(f)
     with tempfile.TemporaryDirectory() as d:
         env = {'GIT_INDEX_FILE': os.path.join(d, 'index')}
         git('read-tree', 'base', env=env)
         parent = git('rev-parse', 'base').strip()
-        for name in read_series():
+        for name in series:
             path = os.path.join(PATCHES, name)
             if not os.path.exists(path):
                 raise Fail(f'patches/series names {name}, which is missing')
             (aname, amail), subject, body = parse_patch(path)
-            p = git('apply', '--cached', '--whitespace=nowarn', path,
-                    env=env, check=False)
-            if p.returncode:
-                print(p.stderr.rstrip(), file=sys.stderr)
-                show_failed_hunk(path, p.stderr)
-                raise Fail(f'patch {name} does not apply: the tree was '
-                           'left as it was')
+            touched = patch_paths(path)
+            both = sorted(touched & set(mapping))
+            if both:
+                raise Fail(f'patch {name} changes files that arrive whole '
+                           'from the repository root (patches/new-files):'
+                           '\n  ' + '\n  '.join(both))
+            if touched:
+                p = git('apply', '--cached', '--whitespace=nowarn', path,
+                        env=env, check=False)
+                if p.returncode:
+                    print(p.stderr.rstrip(), file=sys.stderr)
+                    show_failed_hunk(path, p.stderr)
+                    raise Fail(f'patch {name} does not apply: the tree was '
+                               'left as it was')
+            add_files(sorted(whole.get(name, [])), env)
             tree = git('write-tree', env=env).strip()
             msg = f'{subject}\n\n{body}\n\n{TRAILER_PATCH}{name}\n'
             parent = git('commit-tree', tree, '-p', parent, input=msg,
                          env={**env, 'GIT_AUTHOR_NAME': aname,
                               'GIT_AUTHOR_EMAIL': amail}).strip()
-        files = new_files()
-        if files:
-            base = base_paths()
-        clash = [f for f in files if f in base]
-        if clash:
-            raise Fail('these files exist in the base; change them with a '
-                       'patch instead:\n  ' + '\n  '.join(clash))
-        if files:
-            blobs = git('hash-object', '-w', '--stdin-paths',
-                        input='\n'.join(os.path.join(REPO, f)
-                                        for f in files) + '\n').split()
-            info = ''
-            for f, blob in zip(files, blobs):
-                mode = '100755' if os.access(os.path.join(REPO, f),
-                                             os.X_OK) else '100644'
-                info += f'{mode} {blob}\t{f}\n'
-            git('update-index', '--add', '--index-info', input=info, env=env)
-        tree = git('write-tree', env=env).strip()
-        msg = ('series: new files\n\nThe files the series adds, as they are '
-               f'in the repository.\n\n{TRAILER_NEW}\n')
-        return git('commit-tree', tree, '-p', parent, input=msg,
-                   env={**env, 'GIT_AUTHOR_NAME': ASSEMBLER[0],
-                        'GIT_AUTHOR_EMAIL': ASSEMBLER[1]}).strip()
+        return parent
 
 
 def cmd_tree(force):
@@ -349,11 +438,18 @@ def format_patch(commit, pre, post, paths, msg):
     lines = [ln for ln in lines if not ln.startswith(TRAILER_PATCH)]
     subject = lines[0]
     body = '\n'.join(lines[1:]).strip('\n')
-    stat = git('diff', '--stat=72', '--summary', pre, post, '--', *paths)
-    diff = git('diff', '--no-color', '--no-ext-diff', '--binary', pre, post,
-               '--', *paths)
+    stat = diff = ''
+    if paths:
+        stat = git('diff', '--stat=72', '--summary', pre, post, '--', *paths)
+        diff = git('diff', '--no-color', '--no-ext-diff', '--binary', pre,
+                   post, '--', *paths)
     return (f'From: {author}\nSubject: [PATCH] {subject}\n\n{body}\n---\n'
             f'{stat}\n{diff}')
+
+
+def changed_paths(commit):
+    return [p for p in git('diff-tree', '-r', '--no-commit-id', '--name-only',
+                           '--no-renames', commit).split('\n') if p]
 
 
 def cmd_sync():
@@ -374,27 +470,52 @@ def cmd_sync():
     work = snapshot_tree()
     head = git('rev-parse', 'HEAD').strip()
     chain = git('rev-list', '--reverse', 'base..HEAD').split()
-    # Uncommitted changes to base files go to the last commit touching them.
+    changes = {c: changed_paths(c) for c in chain}
+    # A new file that one commit adds and no later commit changes arrives
+    # whole, from the repository root; one that later commits change lives
+    # in the patches, as a diff in each.
+    listing = {}
+    for ent in git('ls-tree', '-r', '-z', work).split('\0'):
+        if ent:
+            meta, p = ent.split('\t', 1)
+            if p not in base:
+                listing[p] = meta.split()
+    commits_of = {}
+    for c in chain:
+        for p in changes[c]:
+            if p not in base:
+                commits_of.setdefault(p, []).append(c)
+    whole = {p for p in listing if len(commits_of.get(p, [])) == 1}
+    loose = sorted(p for p in listing if p not in commits_of)
+    if loose:
+        raise Fail('no commit adds these new files; commit each in '
+                   'build/linux with the change it belongs to (the commit '
+                   'message becomes the patch description) and run "make '
+                   'sync" again:\n  ' + '\n  '.join(loose))
+
+    def in_patch(p):
+        return p in base or p not in whole
+    # Uncommitted changes go to the last commit touching the file.
     delta = [ln.split('\t', 1) for ln in
              git('diff-tree', '-r', '--name-status', '--no-renames', head,
                  work).splitlines() if ln]
-    delta = [(st, p) for st, p in delta if p in base]
-    units = []          # (commit, name, paths)
-    taken = set(read_series())
+    delta = [(st, p) for st, p in delta if in_patch(p)]
+    units = []          # [commit, name, touched, msg, extra, adds]
+    msgs = {c: git('show', '-s', '--format=%B', c) for c in chain}
+    # A new patch's name may be one that a dropped commit had.
+    taken = set(filter(None, (trailer_value(m, TRAILER_PATCH)
+                              for m in msgs.values())))
     for c in chain:
-        msg = git('show', '-s', '--format=%B', c)
-        if TRAILER_NEW in msg:
-            continue
-        touched = [p for p in git('diff-tree', '-r', '--no-commit-id',
-                                  '--name-only', '--no-renames', c).split('\n')
-                   if p in base]
+        msg = msgs[c]
+        touched = [p for p in changes[c] if in_patch(p)]
+        adds = [p for p in changes[c] if p in whole]
         name = trailer_value(msg, TRAILER_PATCH)
         if not name:
-            if not touched:
+            if not touched and not adds:
                 continue
             name = slug(msg.split('\n', 1)[0], taken)
             taken.add(name)
-        units.append([c, name, touched, msg, {}])
+        units.append([c, name, touched, msg, {}, adds])
     orphans = []
     for st, p in delta:
         owner = None
@@ -411,7 +532,8 @@ def cmd_sync():
                    'description) and run "make sync" again:\n  ' +
                    '\n  '.join(orphans))
     written = []
-    for c, name, touched, msg, extra in units:
+    mapping = {}
+    for c, name, touched, msg, extra, adds in units:
         post = tree_of(c)
         if extra:
             with tempfile.TemporaryDirectory() as d:
@@ -437,6 +559,8 @@ def cmd_sync():
                 f.write(text)
             print(f'sync: wrote patches/{name}')
         written.append(name)
+        for p in adds:
+            mapping[p] = name
     for name in read_series():
         if name not in written:
             os.remove(os.path.join(PATCHES, name))
@@ -450,17 +574,11 @@ def cmd_sync():
         with open(series, 'w') as f:
             f.write(new_text)
         print('sync: wrote patches/series')
-    # New files: everything in the work tree that the base does not have.
-    listing = git('ls-tree', '-r', '-z', work).split('\0')
-    keep = set()
-    for ent in listing:
-        if not ent:
-            continue
-        meta, p = ent.split('\t', 1)
-        if p in base:
-            continue
-        mode, _, blob = meta.split()
-        keep.add(p)
+    write_map(mapping, written)
+    # The new files that arrive whole are copied to the root, as they are
+    # in the work tree.
+    for p in sorted(whole):
+        mode, _, blob = listing[p]
         data = subprocess.run(['git', 'cat-file', 'blob', blob], cwd=LINUX,
                               capture_output=True, check=True).stdout
         dst = os.path.join(REPO, p)
@@ -472,13 +590,64 @@ def cmd_sync():
         os.chmod(dst, 0o755 if mode == '100755' else 0o644)
         print(f'sync: wrote {p}')
     for p in new_files():
-        if p not in keep:
+        if p not in whole:
             os.remove(os.path.join(REPO, p))
-            print(f'sync: removed {p}')
+            print(f'sync: removed {p}' + (' (it lives in the patches now)'
+                                          if p in listing else ''))
     # The repository now describes the work tree: it is what "make tree"
     # may replace without losing anything.
     with open(state_file(), 'w') as f:
         f.write(work + '\n')
+
+
+def signed_off(msg, author):
+    return f'Signed-off-by: {author}' in msg.split('\n')
+
+
+def cmd_export(out):
+    """The assembled series as git format-patch files, without the
+    assembly's trailers, and a cover letter from patches/cover-letter."""
+    if not os.path.exists(state_file()):
+        raise Fail('build/linux was not assembled by "make tree"')
+    last = assemble()
+    with open(state_file()) as f:
+        if tree_of(last) != tree_of(f.read().strip()):
+            raise Fail('build/linux is not the series of the repository: '
+                       'run "make tree" (or "make sync") first')
+    if not os.path.exists(COVER):
+        raise Fail('patches/cover-letter is missing')
+    with open(COVER) as f:
+        cover = f.read().strip('\n').split('\n')
+    parent = git('rev-parse', 'base').strip()
+    for c in git('rev-list', '--reverse', f'base..{last}').split():
+        msg = git('show', '-s', '--format=%B', c).rstrip('\n')
+        name = trailer_value(msg, TRAILER_PATCH)
+        msg = '\n'.join(ln for ln in msg.split('\n')
+                        if not ln.startswith(TRAILER_PATCH)).rstrip('\n')
+        aname, amail = git('show', '-s', '--format=%an%n%ae', c).split('\n')[:2]
+        if not signed_off(msg, f'{aname} <{amail}>'):
+            raise Fail(f'patch {name} has no "Signed-off-by: {aname} '
+                       f'<{amail}>"')
+        parent = git('commit-tree', tree_of(c), '-p', parent,
+                     input=msg + '\n',
+                     env={'GIT_AUTHOR_NAME': aname,
+                          'GIT_AUTHOR_EMAIL': amail}).strip()
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    git('format-patch', '-q', '-M', '--cover-letter', '--zero-commit',
+        '--no-signature', '--subject-prefix=PATCH 6.1', '--stat=72',
+        '-o', out, f'base..{parent}')
+    path = os.path.join(out, '0000-cover-letter.patch')
+    with open(path) as f:
+        text = f.read()
+    text = text.replace('*** SUBJECT HERE ***', cover[0], 1)
+    text = text.replace('*** BLURB HERE ***',
+                        '\n'.join(cover[1:]).strip('\n'), 1)
+    with open(path, 'w') as f:
+        f.write(text)
+    n = len(os.listdir(out)) - 1
+    print(f'series: {n} patches and a cover letter in '
+          f'{os.path.relpath(out, REPO)}/')
 
 
 def cmd_changed():
@@ -523,6 +692,8 @@ def main():
             cmd_tree(os.environ.get('FORCE') == '1')
         elif cmd == 'sync':
             cmd_sync()
+        elif cmd == 'export' and len(sys.argv) == 3:
+            cmd_export(os.path.abspath(sys.argv[2]))
         elif cmd == 'changed':
             cmd_changed()
         elif cmd == 'version':

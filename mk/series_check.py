@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Check the exported series the way a maintainer takes it.
+
+Usage: series_check.py LINUX SERIES WORK TAP FRAGMENT... [--off FRAGMENT...]
+
+Applies SERIES (the files of "make series") with git am to a checkout of
+the base (tag "base" of LINUX) in WORK/linux, checks that the result is
+byte-identical to the tree "make tree" assembled, then, patch by patch:
+checkpatch --strict on the patch, and a build of the tree up to that patch
+(bzImage and modules) with the test configuration (the FRAGMENTs) and with
+the series' new options off (the FRAGMENTs, then the --off ones).  Writes
+TAP to TAP and stops at the first patch that does not build, naming it.
+
+Kernel objects stay in WORK/obj-on and WORK/obj-off, and WORK/linux is
+moved between prefixes with git checkout, which rewrites only the files
+that differ: each prefix rebuilds what its patch changed.  FROM=N in the
+environment builds from patch N on (checkpatch still runs on every patch),
+for a developer who knows the earlier prefixes build.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# checkpatch's spdxcheck.py needs Debian's python3 with python3-ply/-git.
+ENV = dict(os.environ, PATH='/usr/bin:' + os.environ.get('PATH', ''),
+           GIT_COMMITTER_NAME='series check',
+           GIT_COMMITTER_EMAIL='series-check@localhost',
+           GIT_COMMITTER_DATE='1700000000 +0000',
+           # Paths relative to the object directory, as the main build
+           # (build/obj beside build/linux) sees them: ccache hits across.
+           CCACHE_BASEDIR=os.path.dirname(HERE))
+# Checkpatch asks whether MAINTAINERS needs updating for every added
+# file; the series adds its MAINTAINERS entries in patches of their own.
+CHECKPATCH_IGNORE = 'FILE_PATH_CHANGES'
+
+
+class Fail(Exception):
+    pass
+
+
+def run(cmd, cwd, log=None, check=False):
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
+    out = p.stdout + p.stderr
+    if log:
+        with open(log, 'w') as f:
+            f.write(out)
+    if check and p.returncode:
+        raise Fail(f'{" ".join(cmd)} failed:\n{out.strip()}')
+    return p.returncode, out
+
+
+def git(*args, cwd):
+    return run(['git', *args], cwd, check=True)[1]
+
+
+class Tap:
+    def __init__(self, path):
+        self.path = path
+        self.lines = []
+        self.failed = 0
+
+    def result(self, ok, name, detail=''):
+        self.failed += not ok
+        n = len(self.lines) + 1
+        self.lines.append(f'{"ok" if ok else "not ok"} {n} {name}')
+        if not ok and detail:
+            self.lines += ['# ' + ln for ln in detail.rstrip().split('\n')]
+        print(f'{"ok" if ok else "not ok"} {n} {name}')
+        if not ok and detail:
+            print(detail.rstrip())
+        self.write()
+
+    def write(self):
+        n = sum(1 for ln in self.lines if not ln.startswith('#'))
+        with open(self.path, 'w') as f:
+            f.write(f'TAP version 13\n1..{n}\n' + '\n'.join(self.lines) +
+                    '\n')
+
+
+def configure(linux, obj, fragments, log):
+    """The test kernel's configuration for this prefix: tinyconfig, the
+    kernel's kvm_guest.config and FRAGMENTS, as mk/config.sh makes it,
+    without its check that every option took effect (an option a later
+    patch adds does not exist yet)."""
+    scratch = obj + '-kconfig'
+    os.makedirs(obj, exist_ok=True)
+    os.makedirs(scratch, exist_ok=True)
+    kmake = ['make', '-s', '-C', linux, f'O={scratch}', 'ARCH=x86_64']
+    steps = [kmake + ['tinyconfig'],
+             [os.path.join(linux, 'scripts/kconfig/merge_config.sh'), '-m',
+              '-O', scratch, os.path.join(scratch, '.config'),
+              os.path.join(linux, 'kernel/configs/kvm_guest.config'),
+              *fragments],
+             kmake + ['olddefconfig']]
+    out = ''
+    for cmd in steps:
+        rc, o = run(cmd, linux)
+        out += o
+        if rc:
+            with open(log, 'w') as f:
+                f.write(out)
+            return False, out
+    new = open(os.path.join(scratch, '.config')).read()
+    cur = os.path.join(obj, '.config')
+    if not os.path.exists(cur) or open(cur).read() != new:
+        with open(cur, 'w') as f:
+            f.write(new)
+    return True, ''
+
+
+def build(linux, obj, fragments, log, jobs):
+    ok, out = configure(linux, obj, fragments, log)
+    if not ok:
+        return False, out
+    cc = 'ccache gcc' if shutil.which('ccache') else 'gcc'
+    rc, out = run(['make', '-s', '-C', linux, f'O={obj}', 'ARCH=x86_64',
+                   f'-j{jobs}', f'CC={cc}', 'KBUILD_BUILD_USER=series',
+                   'KBUILD_BUILD_HOST=testbed',
+                   'KBUILD_BUILD_TIMESTAMP=2024-01-01 00:00:00 UTC',
+                   'bzImage', 'modules'], linux, log)
+    errors = [ln for ln in out.split('\n')
+              if re.search(r'error|warning|Error', ln)]
+    return rc == 0, '\n'.join(errors[:40]) or out[-3000:]
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 5:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    linux, series, work, tap_path = (os.path.abspath(a) for a in args[:4])
+    rest = args[4:]
+    off = []
+    if '--off' in rest:
+        i = rest.index('--off')
+        rest, off = rest[:i], rest[i + 1:]
+    on = [os.path.abspath(f) for f in rest]
+    off = on + [os.path.abspath(f) for f in off]
+    jobs = os.environ.get('J', str(os.cpu_count() + 1))
+    tap = Tap(tap_path)
+    tree = os.path.join(work, 'linux')
+    logs = os.path.join(work, 'logs')
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
+    patches = sorted(f for f in os.listdir(series)
+                     if re.match(r'^\d{4}-.*\.patch$', f) and
+                     not f.startswith('0000-'))
+    start = time.time()
+    try:
+        if not os.path.isdir(tree):
+            git('worktree', 'prune', cwd=linux)
+            git('worktree', 'add', '-q', '--detach', tree, 'base', cwd=linux)
+        run(['git', 'am', '--abort'], tree)
+        git('checkout', '-q', '-f', '--detach', 'base', cwd=tree)
+        git('clean', '-q', '-f', '-d', '-x', cwd=tree)
+        rc, out = run(['git', 'am', '-q', '--whitespace=nowarn',
+                       *[os.path.join(series, p) for p in patches]], tree)
+        tap.result(rc == 0, f'git am of the {len(patches)} patches of '
+                   f'{os.path.relpath(series)} onto the base', out)
+        if rc:
+            raise Fail('the series does not apply with git am')
+        applied = git('rev-parse', 'HEAD^{tree}', cwd=tree).strip()
+        state = open(os.path.join(linux, '.git', 'series-assembled')).read()
+        assembled = git('rev-parse', state.strip() + '^{tree}',
+                        cwd=linux).strip()
+        tap.result(applied == assembled, 'the applied series is the tree '
+                   '"make tree" assembled, byte for byte',
+                   f'applied {applied}, assembled {assembled}')
+        if applied != assembled:
+            raise Fail('the applied series differs from build/linux')
+        commits = git('rev-list', '--reverse', 'base..HEAD',
+                      cwd=tree).split()
+        script = os.path.join(tree, 'scripts', 'checkpatch.pl')
+        first = int(os.environ.get('FROM') or 1)
+        for n, (patch, commit) in enumerate(zip(patches, commits), 1):
+            t0 = time.time()
+            rc, out = run([script, '--strict', '--no-summary', '--quiet',
+                           '--ignore', CHECKPATCH_IGNORE,
+                           os.path.join(series, patch)], tree,
+                          os.path.join(logs, f'checkpatch-{n:04d}.log'))
+            tap.result(rc == 0 and not out.strip(), f'checkpatch {patch}',
+                       out)
+            if n < first:
+                continue
+            git('checkout', '-q', '--detach', commit, cwd=tree)
+            for cfg, frags in (('on', on), ('off', off)):
+                ok, out = build(tree, os.path.join(work, f'obj-{cfg}'),
+                                frags, os.path.join(
+                                    logs, f'build-{n:04d}-{cfg}.log'), jobs)
+                what = ('the test configuration' if cfg == 'on' else
+                        'the new options off')
+                tap.result(ok, f'{patch} builds with {what}', out)
+                if not ok:
+                    raise Fail(f'patch {n:04d} ({patch}) does not build with '
+                               f'{what}; log in {logs}')
+            print(f'series-check: {patch}: {time.time() - t0:.0f} s')
+    except Fail as e:
+        print(f'series-check: {e}', file=sys.stderr)
+        tap.write()
+        sys.exit(1)
+    print(f'series-check: {len(patches)} patches, {tap.failed} failed '
+          f'checks, {time.time() - start:.0f} s')
+    sys.exit(1 if tap.failed else 0)
+
+
+if __name__ == '__main__':
+    main()
