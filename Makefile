@@ -229,21 +229,24 @@ rigtests:
 	@$(STAGE) rigtests python3 $(TOP)/mk/unittest_tap.py \
 		$(BUILD)/rigtests.tap $(TOP)/mk/tests $(TOP)/testbed/tests
 
-# Lint findings and failed rig tests are reported as failed tests rather
-# than stopping the run, so that one check shows everything; the closing
-# line comes last.
+# Lint findings, failed rig tests and series-check failures are reported
+# as failed tests rather than stopping the run, so that one check shows
+# everything; the closing line comes last.
 check:
-	@rm -f $(BUILD)/stages.log $(BUILD)/lint.tap $(BUILD)/rigtests.tap
+	@rm -f $(BUILD)/stages.log $(BUILD)/lint.tap $(BUILD)/rigtests.tap \
+		$(BUILD)/series-check.tap
 	@$(MAKE) -s tree
 	@$(MAKE) -s TREE_DONE=1 lint || true
 	@$(MAKE) -s rigtests || true
+	@$(MAKE) -s TREE_DONE=1 series-check || true
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=y
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=virtio VFIO_GROUP=y
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_GROUP=n
 	@$(MAKE) -s TREE_DONE=1 boot IOMMU=intel VFIO_CONTAINER=iommufd
 	@$(STAGE) --summary
 	@python3 $(TOP)/testbed/results.py --tap lint=$(BUILD)/lint.tap \
-		--tap rig=$(BUILD)/rigtests.tap $(BUILD)/run=intel \
+		--tap rig=$(BUILD)/rigtests.tap \
+		--tap series=$(BUILD)/series-check.tap $(BUILD)/run=intel \
 		$(BUILD)/run-virtio=virtio $(BUILD)/run-nogroup=intel,nogroup \
 		$(BUILD)/run-compat=intel,compat
 

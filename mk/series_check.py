@@ -13,10 +13,16 @@ TAP to TAP and stops at the first patch that does not build, naming it.
 
 Kernel objects stay in WORK/obj-on and WORK/obj-off, and WORK/linux is
 moved between prefixes with git checkout, which rewrites only the files
-that differ: each prefix rebuilds what its patch changed.  FROM=N in the
+that differ: each prefix rebuilds what its patch changed.  A build that
+passed is recorded in WORK/built (the tree's kernel sources, the
+configuration fragments and the compiler, hashed) and not done again: a
+prefix whose sources are those of a prefix built before (a patch of
+documentation or selftests only, or the same series again) is reported as
+built, naming the earlier build.  FROM=N in the
 environment builds from patch N on (checkpatch still runs on every patch),
 for a developer who knows the earlier prefixes build.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -112,6 +118,36 @@ def configure(linux, obj, fragments, log):
     return True, ''
 
 
+# Top-level entries of the tree that do not go into the kernel's build.
+NOT_BUILT = {'Documentation', 'tools', 'MAINTAINERS'}
+
+
+def build_key(tree, fragments):
+    """What decides a build's outcome: the kernel sources of the work tree
+    at HEAD, the fragments' contents and the compiler."""
+    h = hashlib.sha1()
+    for ent in git('ls-tree', 'HEAD', cwd=tree).split('\n'):
+        if ent and ent.split('\t', 1)[1] not in NOT_BUILT:
+            h.update(ent.encode() + b'\n')
+    for f in fragments:
+        h.update(open(f, 'rb').read())
+    h.update(run(['gcc', '--version'], tree)[1].encode())
+    return h.hexdigest()
+
+
+def built_before(work):
+    path = os.path.join(work, 'built')
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return dict(ln.rstrip('\n').split(' ', 1) for ln in f if ' ' in ln)
+
+
+def record_built(work, key, what):
+    with open(os.path.join(work, 'built'), 'a') as f:
+        f.write(f'{key} {what}\n')
+
+
 def build(linux, obj, fragments, log, jobs):
     ok, out = configure(linux, obj, fragments, log)
     if not ok:
@@ -188,12 +224,20 @@ def main():
                 continue
             git('checkout', '-q', '--detach', commit, cwd=tree)
             for cfg, frags in (('on', on), ('off', off)):
+                what = ('the test configuration' if cfg == 'on' else
+                        'the new options off')
+                key = build_key(tree, frags)
+                seen = built_before(work).get(key)
+                if seen:
+                    tap.result(True, f'{patch} builds with {what} (its '
+                               f'sources built so before: {seen})')
+                    continue
                 ok, out = build(tree, os.path.join(work, f'obj-{cfg}'),
                                 frags, os.path.join(
                                     logs, f'build-{n:04d}-{cfg}.log'), jobs)
-                what = ('the test configuration' if cfg == 'on' else
-                        'the new options off')
                 tap.result(ok, f'{patch} builds with {what}', out)
+                if ok:
+                    record_built(work, key, f'{patch} ({cfg})')
                 if not ok:
                     raise Fail(f'patch {n:04d} ({patch}) does not build with '
                                f'{what}; log in {logs}')

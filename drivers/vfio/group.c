@@ -598,7 +598,7 @@ static struct file *vfio_device_open(struct vfio_device *device)
 			mutex_unlock(&device->dev_set->lock);
 			goto err_unuse_iommu;
 		}
-	} else if (device->iommufd_ictx != df->iommufd) {
+	} else if (vfio_device_iommufd_ctx(device) != df->iommufd) {
 		/*
 		 * Open already, bound to an iommufd the group has let go of
 		 * since: a new file must hold the iommufd of the binding, or
