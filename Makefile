@@ -85,9 +85,7 @@ BOOT_TIMEOUT := $(if $(filter 1,$(KASAN)),5400,1800)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache gcc,gcc)
 # Fixed build identity: reproducible images, and ccache hits on init/.
-# CCACHE_BASEDIR: paths relative to the object directory, so that the same
-# sources hit the cache in another checkout and in make series-check.
-KMAKE := CCACHE_BASEDIR=$(TOP) $(MAKE) -C $(LINUX) O=$(OBJ) ARCH=x86_64 CC="$(KCC)" \
+KMAKE := $(MAKE) -C $(LINUX) O=$(OBJ) ARCH=x86_64 CC="$(KCC)" \
 	KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=testbed \
 	KBUILD_BUILD_TIMESTAMP="2024-01-01 00:00:00 UTC"
 STAGE := $(TOP)/mk/stage.sh

@@ -486,6 +486,12 @@ def cmd_sync():
             if p not in base:
                 commits_of.setdefault(p, []).append(c)
     whole = {p for p in listing if len(commits_of.get(p, [])) == 1}
+    odd = sorted(p for p in whole if '/' not in p or
+                 p.split('/', 1)[0] in NOT_KERNEL or listing[p][0] == '120000')
+    if odd:
+        raise Fail('these new files cannot live at the repository root (a '
+                   'top-level file, a path the repository keeps for itself, '
+                   'or a symbolic link):\n  ' + '\n  '.join(odd))
     loose = sorted(p for p in listing if p not in commits_of)
     if loose:
         raise Fail('no commit adds these new files; commit each in '
@@ -503,8 +509,15 @@ def cmd_sync():
     units = []          # [commit, name, touched, msg, extra, adds]
     msgs = {c: git('show', '-s', '--format=%B', c) for c in chain}
     # A new patch's name may be one that a dropped commit had.
-    taken = set(filter(None, (trailer_value(m, TRAILER_PATCH)
-                              for m in msgs.values())))
+    names = [n for n in (trailer_value(m, TRAILER_PATCH)
+                         for m in msgs.values()) if n]
+    twice = sorted(set(n for n in names if names.count(n) > 1))
+    if twice:
+        raise Fail('more than one commit of build/linux carries the trailer '
+                   f'"{TRAILER_PATCH}" of these patches; keep it in one '
+                   '(a split commit\'s new half drops it, and becomes a new '
+                   'patch):\n  ' + '\n  '.join(twice))
+    taken = set(names)
     for c in chain:
         msg = msgs[c]
         touched = [p for p in changes[c] if in_patch(p)]
@@ -582,18 +595,27 @@ def cmd_sync():
         data = subprocess.run(['git', 'cat-file', 'blob', blob], cwd=LINUX,
                               capture_output=True, check=True).stdout
         dst = os.path.join(REPO, p)
-        if os.path.exists(dst) and open(dst, 'rb').read() == data:
+        perm = 0o755 if mode == '100755' else 0o644
+        if (os.path.exists(dst) and open(dst, 'rb').read() == data and
+                os.stat(dst).st_mode & 0o777 == perm):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         with open(dst, 'wb') as f:
             f.write(data)
-        os.chmod(dst, 0o755 if mode == '100755' else 0o644)
+        os.chmod(dst, perm)
         print(f'sync: wrote {p}')
     for p in new_files():
         if p not in whole:
             os.remove(os.path.join(REPO, p))
             print(f'sync: removed {p}' + (' (it lives in the patches now)'
                                           if p in listing else ''))
+    # The repository must now assemble to the work tree; otherwise the
+    # state stays as it was, so that "make tree" keeps build/linux.
+    again = tree_of(assemble())
+    if again != work:
+        raise Fail('the repository as written back does not assemble to '
+                   'build/linux; nothing in build/linux was changed.  '
+                   f'Compare: git -C build/linux diff {again} {work}')
     # The repository now describes the work tree: it is what "make tree"
     # may replace without losing anything.
     with open(state_file(), 'w') as f:
@@ -624,7 +646,11 @@ def cmd_export(out):
         name = trailer_value(msg, TRAILER_PATCH)
         msg = '\n'.join(ln for ln in msg.split('\n')
                         if not ln.startswith(TRAILER_PATCH)).rstrip('\n')
-        aname, amail = git('show', '-s', '--format=%an%n%ae', c).split('\n')[:2]
+        aname, amail = git('show', '-s', '--format=%an%n%ae',
+                           c).split('\n')[:2]
+        if tree_of(c) == tree_of(f'{c}^'):
+            raise Fail(f'patch {name} changes nothing: git format-patch '
+                       'would leave it out')
         if not signed_off(msg, f'{aname} <{amail}>'):
             raise Fail(f'patch {name} has no "Signed-off-by: {aname} '
                        f'<{amail}>"')

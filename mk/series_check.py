@@ -13,15 +13,18 @@ TAP to TAP and stops at the first patch that does not build, naming it.
 
 Kernel objects stay in WORK/obj-on and WORK/obj-off, and WORK/linux is
 moved between prefixes with git checkout, which rewrites only the files
-that differ: each prefix rebuilds what its patch changed.  A build that
-passed is recorded in WORK/built (the tree's kernel sources, the
-configuration fragments and the compiler, hashed) and not done again: a
-prefix whose sources are those of a prefix built before (a patch of
-documentation or selftests only, or the same series again) is reported as
-built, naming the earlier build.  FROM=N in the
-environment builds from patch N on (checkpatch still runs on every patch),
-for a developer who knows the earlier prefixes build.
+that differ: each prefix rebuilds what its patch changed.  A build passes
+when make succeeds and prints no warning.  A build that passed is
+recorded in WORK/built (the tree but for selftests and .rst files, the
+configuration fragments, the build command, the compiler, the linker and
+this script, hashed) and not done again: a prefix whose sources are those
+of a prefix built before (a patch of documentation or selftests only, or
+the same series again) is reported as built, naming the earlier build.
+SERIES_CHECK_FROM=N in the environment builds from patch N on (checkpatch
+still runs on every patch), for a developer who knows the earlier
+prefixes build.  One run at a time: a second waits for the first.
 """
+import fcntl
 import hashlib
 import os
 import re
@@ -36,8 +39,10 @@ ENV = dict(os.environ, PATH='/usr/bin:' + os.environ.get('PATH', ''),
            GIT_COMMITTER_NAME='series check',
            GIT_COMMITTER_EMAIL='series-check@localhost',
            GIT_COMMITTER_DATE='1700000000 +0000',
-           # Paths relative to the object directory, as the main build
-           # (build/obj beside build/linux) sees them: ccache hits across.
+           # Paths relative to the object directory in ccache's hashes, so
+           # that a check in another clone (CI's) hits the cache.  The
+           # kernels built here are not booted: __FILE__ reading
+           # "../linux/..." is harmless in them, not in the test kernel.
            CCACHE_BASEDIR=os.path.dirname(HERE))
 # Checkpatch asks whether MAINTAINERS needs updating for every added
 # file; the series adds its MAINTAINERS entries in patches of their own.
@@ -68,6 +73,9 @@ class Tap:
         self.path = path
         self.lines = []
         self.failed = 0
+        # The plan, once known: a run that stops short of it (killed, or
+        # crashed before writing a failure) reads as failed.
+        self.planned = None
 
     def result(self, ok, name, detail=''):
         self.failed += not ok
@@ -81,7 +89,8 @@ class Tap:
         self.write()
 
     def write(self):
-        n = sum(1 for ln in self.lines if not ln.startswith('#'))
+        n = self.planned or sum(1 for ln in self.lines
+                                if not ln.startswith('#'))
         with open(self.path, 'w') as f:
             f.write(f'TAP version 13\n1..{n}\n' + '\n'.join(self.lines) +
                     '\n')
@@ -118,20 +127,40 @@ def configure(linux, obj, fragments, log):
     return True, ''
 
 
-# Top-level entries of the tree that do not go into the kernel's build.
-NOT_BUILT = {'Documentation', 'tools', 'MAINTAINERS'}
+def not_built(path):
+    """Files of the tree that kbuild does not read."""
+    return (path.startswith('tools/testing/') or path == 'MAINTAINERS' or
+            (path.startswith('Documentation/') and path.endswith('.rst')))
+
+
+def build_command(obj, jobs):
+    cc = 'ccache gcc' if shutil.which('ccache') else 'gcc'
+    return ['make', '-s', f'O={obj}', 'ARCH=x86_64', f'-j{jobs}', f'CC={cc}',
+            'KBUILD_BUILD_USER=series', 'KBUILD_BUILD_HOST=testbed',
+            'KBUILD_BUILD_TIMESTAMP=2024-01-01 00:00:00 UTC',
+            'bzImage', 'modules']
+
+
+# The environment kbuild reads beyond the command line.
+KBUILD_ENV = ('LLVM', 'KCFLAGS', 'KCPPFLAGS', 'KAFLAGS', 'CROSS_COMPILE',
+              'ARCH', 'KBUILD_EXTRA_SYMBOLS', 'W', 'C')
 
 
 def build_key(tree, fragments):
-    """What decides a build's outcome: the kernel sources of the work tree
-    at HEAD, the fragments' contents and the compiler."""
+    """What decides a build's outcome: the tree at HEAD but for the files
+    kbuild does not read, the fragments, the build command and the
+    environment it reads, the compiler, the linker and this script."""
     h = hashlib.sha1()
-    for ent in git('ls-tree', 'HEAD', cwd=tree).split('\n'):
-        if ent and ent.split('\t', 1)[1] not in NOT_BUILT:
+    for ent in git('ls-tree', '-r', 'HEAD', cwd=tree).split('\n'):
+        if ent and not not_built(ent.split('\t', 1)[1]):
             h.update(ent.encode() + b'\n')
     for f in fragments:
-        h.update(open(f, 'rb').read())
+        h.update(f.encode() + b'\0' + open(f, 'rb').read())
+    h.update(' '.join(build_command('OBJ', 'J')).encode())
+    h.update(repr([(k, os.environ.get(k)) for k in KBUILD_ENV]).encode())
     h.update(run(['gcc', '--version'], tree)[1].encode())
+    h.update(run(['ld', '--version'], tree)[1].encode())
+    h.update(open(os.path.abspath(__file__), 'rb').read())
     return h.hexdigest()
 
 
@@ -152,15 +181,11 @@ def build(linux, obj, fragments, log, jobs):
     ok, out = configure(linux, obj, fragments, log)
     if not ok:
         return False, out
-    cc = 'ccache gcc' if shutil.which('ccache') else 'gcc'
-    rc, out = run(['make', '-s', '-C', linux, f'O={obj}', 'ARCH=x86_64',
-                   f'-j{jobs}', f'CC={cc}', 'KBUILD_BUILD_USER=series',
-                   'KBUILD_BUILD_HOST=testbed',
-                   'KBUILD_BUILD_TIMESTAMP=2024-01-01 00:00:00 UTC',
-                   'bzImage', 'modules'], linux, log)
+    rc, out = run(build_command(obj, jobs), linux, log)
     errors = [ln for ln in out.split('\n')
               if re.search(r'error|warning|Error', ln)]
-    return rc == 0, '\n'.join(errors[:40]) or out[-3000:]
+    warned = any('warning:' in ln for ln in errors)
+    return rc == 0 and not warned, '\n'.join(errors[:40]) or out[-3000:]
 
 
 def main():
@@ -178,15 +203,28 @@ def main():
     off = on + [os.path.abspath(f) for f in off]
     jobs = os.environ.get('J', str(os.cpu_count() + 1))
     tap = Tap(tap_path)
+    os.makedirs(work, exist_ok=True)
+    lock = open(os.path.join(work, '.lock'), 'w')
+    fcntl.flock(lock, fcntl.LOCK_EX)
     tree = os.path.join(work, 'linux')
     logs = os.path.join(work, 'logs')
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
+    # The patches as they are now: another "make series" may rewrite them.
+    copy = os.path.join(work, 'series')
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(series, copy)
+    series = copy
     patches = sorted(f for f in os.listdir(series)
                      if re.match(r'^\d{4}-.*\.patch$', f) and
                      not f.startswith('0000-'))
+    tap.planned = 2 + 3 * len(patches)
     start = time.time()
     try:
+        if os.path.isdir(tree) and run(['git', 'rev-parse', '--git-dir'],
+                                       tree)[0]:
+            # A worktree of a build/linux that was extracted again.
+            shutil.rmtree(tree)
         if not os.path.isdir(tree):
             git('worktree', 'prune', cwd=linux)
             git('worktree', 'add', '-q', '--detach', tree, 'base', cwd=linux)
@@ -211,7 +249,7 @@ def main():
         commits = git('rev-list', '--reverse', 'base..HEAD',
                       cwd=tree).split()
         script = os.path.join(tree, 'scripts', 'checkpatch.pl')
-        first = int(os.environ.get('FROM') or 1)
+        first = int(os.environ.get('SERIES_CHECK_FROM') or 1)
         for n, (patch, commit) in enumerate(zip(patches, commits), 1):
             t0 = time.time()
             rc, out = run([script, '--strict', '--no-summary', '--quiet',
@@ -244,8 +282,12 @@ def main():
             print(f'series-check: {patch}: {time.time() - t0:.0f} s')
     except Fail as e:
         print(f'series-check: {e}', file=sys.stderr)
+        tap.planned = None      # stopped at the failure it reports
         tap.write()
         sys.exit(1)
+    except Exception as e:  # an unexpected stop must not read as a pass
+        tap.result(False, f'series-check stopped: {e!r}')
+        raise
     print(f'series-check: {len(patches)} patches, {tap.failed} failed '
           f'checks, {time.time() - start:.0f} s')
     sys.exit(1 if tap.failed else 0)

@@ -242,6 +242,57 @@ class Series(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(
             self.repo, 'drivers/iommu/loose.c')))
 
+    def test_sync_refuses_two_commits_of_one_patch(self):
+        """A commit split in two keeps the trailer in both halves when
+        made with "commit -c": the patch would be written twice."""
+        self.series('tree')
+        msg = sh('git', 'log', '-1', '--format=%B', cwd=self.linux).stdout
+        head = os.path.join(self.linux, 'include/linux/core.h')
+        self.write(head, self.read(head).replace('C 3', 'C 33'))
+        sh('git', 'commit', '-q', '-m', msg, 'include/linux/core.h',
+           cwd=self.linux)
+        before = self.read(os.path.join(self.repo, 'patches',
+                                        'change-line-20.patch'))
+        p = self.series('sync', check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('change-line-20.patch', p.stderr)
+        self.assertEqual(before, self.read(os.path.join(
+            self.repo, 'patches', 'change-line-20.patch')))
+
+    def test_sync_mode_of_new_file(self):
+        self.series('tree')
+        os.chmod(os.path.join(self.linux, 'drivers/iommu/new.c'), 0o755)
+        self.series('sync')
+        self.assertEqual(os.stat(os.path.join(
+            self.repo, 'drivers/iommu/new.c')).st_mode & 0o777, 0o755)
+
+    def test_sync_refuses_top_level_new_file(self):
+        self.series('tree')
+        self.write(os.path.join(self.linux, 'TOPNEW'), 't\n')
+        sh('git', 'add', '-f', 'TOPNEW', cwd=self.linux)
+        sh('git', 'commit', '-q', '-s', '-m', 'top: Add a file', '-m', 'Why.',
+           cwd=self.linux)
+        p = self.series('sync', check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('TOPNEW', p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.repo, 'TOPNEW')))
+
+    def test_export_refuses_empty_patch(self):
+        self.write(os.path.join(self.repo, 'patches', 'new-files'), '')
+        os.remove(os.path.join(self.repo, 'drivers/iommu/new.c'))
+        self.write(os.path.join(self.repo, 'patches', 'empty.patch'),
+                   'From: A Developer <dev@example.org>\n'
+                   'Subject: [PATCH] core: Nothing\n\nNothing.\n\n'
+                   'Signed-off-by: A Developer <dev@example.org>\n---\n\n')
+        self.write(os.path.join(self.repo, 'patches', 'series'),
+                   'change-line-20.patch\nempty.patch\n')
+        self.series('tree')
+        p = sh(sys.executable, os.path.join(self.repo, 'mk', 'series.py'),
+               'export', os.path.join(self.tmp, 'out'), cwd=self.repo,
+               check=False, env={'BASE_TARBALL': self.tarball})
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('empty.patch changes nothing', p.stderr)
+
     def test_map_checked(self):
         nf = os.path.join(self.repo, 'patches', 'new-files')
         cases = [
