@@ -106,6 +106,21 @@ module_param(status_at_close, bool, 0644);
 MODULE_PARM_DESC(status_at_close,
 		 "Test the VFIO core: write STATUS at IOVA on close (default: N)");
 
+/*
+ * For tests of the VFIO core only: a device that announces itself in
+ * memory when it starts.  At open_device(), MDMA_OPEN_MAGIC (4 bytes) is
+ * written with vfio_dma_rw() at the IOVA dma_at_open, when it is not 0; a
+ * failure (nothing mapped there, or nothing attached yet, as for a cdev
+ * before VFIO_DEVICE_ATTACH_IOMMUFD_PT) is ignored.  open_device() may use
+ * the device's DMA helpers: the VFIO core counts the device open while it
+ * runs, as it does while close_device() runs.
+ */
+#define MDMA_OPEN_MAGIC		0x4e45504f	/* "OPEN" in memory */
+static unsigned long dma_at_open;
+module_param(dma_at_open, ulong, 0644);
+MODULE_PARM_DESC(dma_at_open,
+		 "Test the VFIO core: write a magic at this IOVA on open (default: 0, off)");
+
 static struct mdma_state *to_mdma(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct mdma_state, vdev);
@@ -225,6 +240,16 @@ static void mdma_reset_locked(struct mdma_state *mdma)
 	mdma->pattern = 0;
 	mdma->unmaps = 0;
 	mdma->sum = 0;
+}
+
+static int mdma_open_device(struct vfio_device *vdev)
+{
+	unsigned long iova = READ_ONCE(dma_at_open);
+	u32 magic = MDMA_OPEN_MAGIC;
+
+	if (iova)
+		vfio_dma_rw(vdev, iova, &magic, sizeof(magic), true);
+	return 0;
 }
 
 static void mdma_close_device(struct vfio_device *vdev)
@@ -394,6 +419,7 @@ static const struct vfio_device_ops mdma_dev_ops = {
 	.name = "vfio-mdma",
 	.init = mdma_init_dev,
 	.release = mdma_release_dev,
+	.open_device = mdma_open_device,
 	.close_device = mdma_close_device,
 	.read = mdma_read,
 	.write = mdma_write,
@@ -448,6 +474,7 @@ static const struct vfio_device_ops mdma_pci_ops = {
 	.name = "vfio-mdma-pci",
 	.init = mdma_init_dev,
 	.release = mdma_release_dev,
+	.open_device = mdma_open_device,
 	.close_device = mdma_close_device,
 	.read = mdma_read,
 	.write = mdma_write,

@@ -44,6 +44,11 @@
 #define MDMA_IGNORE_UNMAP	"/sys/module/mdma/parameters/ignore_dma_unmap"
 /* and the one that makes close_device() write STATUS at IOVA */
 #define MDMA_STATUS_AT_CLOSE	"/sys/module/mdma/parameters/status_at_close"
+/* and the one that makes open_device() write MDMA_OPEN_MAGIC at an IOVA */
+#define MDMA_DMA_AT_OPEN	"/sys/module/mdma/parameters/dma_at_open"
+#define MDMA_OPEN_MAGIC		0x4e45504f
+/* An IOVA no other test maps, for the switch above */
+#define IOVA_AT_OPEN		0x70000000ULL
 /* mdma's physical personality, bound to a PCI device by driver_override */
 #define MDMA_PCI_DRIVER		"mdma-pci"
 
@@ -77,6 +82,7 @@ static bool need_mdma(struct __test_metadata *_metadata)
 	/* Left on by a test that failed half-way */
 	sysfs_write(MDMA_IGNORE_UNMAP, "N");
 	sysfs_write(MDMA_STATUS_AT_CLOSE, "N");
+	sysfs_write(MDMA_DMA_AT_OPEN, "0");
 	return need(_metadata, mdev_setup("mdma", "mdma-1", MDMA_UUID),
 		    "mdma sample mdev");
 }
@@ -605,6 +611,73 @@ TEST(mdma_bind_failing_late_closes_an_open_device)
 	EXPECT_EQ(0, ioas_destroy(iommufd, ioas));
 	close(iommufd);
 	munmap(bind, PAGE);
+	munmap(buf, PAGE);
+	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/*
+ * The driver's open_device() finds its device open, as it did on 6.1 and
+ * does on mainline: with mdma's test switch dma_at_open, open_device()
+ * writes a magic with vfio_dma_rw().  Through the cdev, BIND opens the
+ * device before any ATTACH, so the write fails quietly; through the group
+ * with an iommufd, the device is attached to the compatibility IOAS before
+ * open_device() and the magic lands.  Regression: the open count was
+ * raised only after open_device() returned; the VFIO core warned that the
+ * device was not open and refused the write (and vfio-pci's device set,
+ * whose count the open missed, could reset a bus under another user of
+ * it when open_device() failed).
+ */
+TEST(mdma_open_device_finds_the_device_open)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int iommufd, group, fd, group_id;
+	struct kmsg_mark mark;
+	char path[128];
+	uint32_t *buf;
+
+	if (!need_mdma(_metadata))
+		return;
+	buf = page_buf();
+	ASSERT_NE(NULL, buf);
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	snprintf(path, sizeof(path), "%llu", IOVA_AT_OPEN);
+	ASSERT_EQ(0, kmsg_mark(&mark));
+	ASSERT_EQ(0, sysfs_write(MDMA_DMA_AT_OPEN, path));
+
+	EXPECT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+	close(fd);
+
+	if (vfio_groups_configured()) {
+		snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
+		group_id = iommu_group_of_dev(path);
+		ASSERT_LE(0, group_id);
+		snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+		group = open(path, O_RDWR);
+		ASSERT_LE(0, group);
+		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+		ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
+		ASSERT_EQ(0, iommufd_map(iommufd, vioas.ioas_id, buf,
+					 IOVA_AT_OPEN, PAGE));
+		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, MDMA_UUID);
+		EXPECT_LE(0, fd);
+		EXPECT_EQ(MDMA_OPEN_MAGIC, buf[0]);
+		EXPECT_EQ(0, buf[1]);
+		if (fd >= 0)
+			close(fd);
+		EXPECT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+		close(group);
+	}
+
+	EXPECT_EQ(0, sysfs_write(MDMA_DMA_AT_OPEN, "0"));
+	EXPECT_EQ(0, kmsg_count(&mark, "WARNING"));
+	kmsg_close(&mark);
+	close(iommufd);
 	munmap(buf, PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
