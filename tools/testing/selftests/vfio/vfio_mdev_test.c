@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <linux/iommufd.h>
 #include <linux/serial_reg.h>
@@ -680,6 +681,118 @@ TEST(mdma_open_device_finds_the_device_open)
 	close(iommufd);
 	munmap(buf, PAGE);
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
+}
+
+/*
+ * Remove the mdma in a child, which blocks while the device has users: not
+ * the copies of the parent's files, which the child closes first.
+ */
+static pid_t mdma_remove_in_child(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (!pid) {
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		_exit(mdev_remove(MDMA_UUID) ? 1 : 0);
+	}
+	return pid;
+}
+
+/*
+ * Whether @try_open fails within 10 s of tries, closing what it opens: a
+ * device being removed must refuse new openers soon after the removal
+ * starts.
+ */
+static bool mdma_opens_stop(int (*try_open)(void *arg), void *arg)
+{
+	int i, fd;
+
+	for (i = 0; i < 100; i++) {
+		fd = try_open(arg);
+		if (fd < 0)
+			return true;
+		close(fd);
+		usleep(100000);
+	}
+	return false;
+}
+
+static int mdma_open_path(void *arg)
+{
+	return open(arg, O_RDWR);
+}
+
+static int mdma_open_by_name(void *arg)
+{
+	return ioctl(*(int *)arg, VFIO_GROUP_GET_DEVICE_FD, MDMA_UUID);
+}
+
+/*
+ * A device that is going away takes no new opener, as on mainline: once
+ * its driver unregisters it, its cdev is gone (and a file of it reopened
+ * through /proc/self/fd is refused too) and its group no longer finds it
+ * by name, while the files open already keep working until they are
+ * closed, which the removal waits for.  Regression: every kind of open
+ * still succeeded while the removal waited (and it then waited for those
+ * files too).
+ */
+TEST(mdma_removal_takes_no_new_opener)
+{
+	int iommufd, fd, group, group_id, status;
+	char path[128], link[64];
+	uint32_t info = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (!need_mdma(_metadata))
+		return;
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	fd = mdev_cdev_open(MDMA_UUID);
+	ASSERT_LE(0, fd);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	ASSERT_LT(0, n);
+	path[n] = 0;
+	ASSERT_EQ(0, vfio_cdev_bind(fd, iommufd, NULL));
+
+	pid = mdma_remove_in_child();
+	ASSERT_LT(0, pid);
+	EXPECT_TRUE(mdma_opens_stop(mdma_open_path, path));
+	EXPECT_TRUE(mdma_opens_stop(mdma_open_path, link));
+	EXPECT_EQ(ENODEV, errno);
+	/* The file open already still works. */
+	EXPECT_EQ(0, vfio_region_rw(fd, 0, false, &info, sizeof(info),
+				    MDMA_REG_STATUS));
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+
+	if (vfio_groups_configured()) {
+		if (!need_mdma(_metadata))
+			return;
+		snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
+		group_id = iommu_group_of_dev(path);
+		ASSERT_LE(0, group_id);
+		snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+		group = open(path, O_RDWR);
+		ASSERT_LE(0, group);
+		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, MDMA_UUID);
+		ASSERT_LE(0, fd);
+
+		pid = mdma_remove_in_child();
+		ASSERT_LT(0, pid);
+		EXPECT_TRUE(mdma_opens_stop(mdma_open_by_name, &group));
+		EXPECT_EQ(ENODEV, errno);
+		close(fd);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+		close(group);
+	}
+	close(iommufd);
 }
 
 /*
