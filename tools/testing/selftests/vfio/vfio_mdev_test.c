@@ -467,6 +467,20 @@ TEST(mdma_detach_refused_while_driver_keeps_pins)
 	EXPECT_EQ(0, mdev_remove(MDMA_UUID));
 }
 
+/* The VFIO group of the mdma, opened, or -1 */
+static int mdma_group_open(void)
+{
+	char path[128];
+	int group_id;
+
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
+	group_id = iommu_group_of_dev(path);
+	if (group_id < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+	return open(path, O_RDWR);
+}
+
 /* The group path with an iommufd: the mdma uses the compatibility IOAS. */
 TEST(mdma_group_with_iommufd)
 {
@@ -474,19 +488,14 @@ TEST(mdma_group_with_iommufd)
 		.size = sizeof(vioas),
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
-	int iommufd, group, fd, group_id;
-	char path[128];
+	int iommufd, group, fd;
 
 	if (!need_config(_metadata, vfio_groups_configured(),
 			 "CONFIG_VFIO_GROUP"))
 		return;
 	if (!need_mdma(_metadata))
 		return;
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
-	group_id = iommu_group_of_dev(path);
-	ASSERT_LE(0, group_id);
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-	group = open(path, O_RDWR);
+	group = mdma_group_open();
 	ASSERT_LE(0, group);
 	iommufd = iommufd_open();
 	ASSERT_LE(0, iommufd);
@@ -634,7 +643,7 @@ TEST(mdma_open_device_finds_the_device_open)
 		.size = sizeof(vioas),
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
-	int iommufd, group, fd, group_id;
+	int iommufd, group, fd;
 	struct kmsg_mark mark;
 	char path[128];
 	uint32_t *buf;
@@ -655,11 +664,7 @@ TEST(mdma_open_device_finds_the_device_open)
 	close(fd);
 
 	if (vfio_groups_configured()) {
-		snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
-		group_id = iommu_group_of_dev(path);
-		ASSERT_LE(0, group_id);
-		snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-		group = open(path, O_RDWR);
+		group = mdma_group_open();
 		ASSERT_LE(0, group);
 		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
 		ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas));
@@ -740,7 +745,7 @@ static int mdma_open_by_name(void *arg)
  */
 TEST(mdma_removal_takes_no_new_opener)
 {
-	int iommufd, fd, group, group_id, status;
+	int iommufd, fd, group, status;
 	char path[128], link[64];
 	uint32_t info = 0;
 	ssize_t n;
@@ -773,11 +778,7 @@ TEST(mdma_removal_takes_no_new_opener)
 	if (vfio_groups_configured()) {
 		if (!need_mdma(_metadata))
 			return;
-		snprintf(path, sizeof(path), MDEV_DEVICES "/%s", MDMA_UUID);
-		group_id = iommu_group_of_dev(path);
-		ASSERT_LE(0, group_id);
-		snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-		group = open(path, O_RDWR);
+		group = mdma_group_open();
 		ASSERT_LE(0, group);
 		ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
 		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, MDMA_UUID);
