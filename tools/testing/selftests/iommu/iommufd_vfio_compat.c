@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The VFIO type1 container ioctls answered by an iommufd, on the mock
- * IOMMU: what programs written for /dev/vfio/vfio see when it is iommufd
- * (CONFIG_IOMMUFD_VFIO_CONTAINER) or when they are pointed at /dev/iommu.
+ * IOMMU: what a program written for VFIO's container sees when it is
+ * given an iommufd in its place.
  * The errnos were checked on mainline 6.12 with these tests.
  */
 #include <errno.h>
