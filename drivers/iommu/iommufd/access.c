@@ -356,12 +356,12 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
  *
  * Return: 0; -EINVAL for a misaligned or empty range, an access not
  * attached or being detached or made without needs_pin_pages (which also
- * warns), or an IOVA page that is not one page of
- * memory (where a mapping starts or ends inside a page); -EOVERFLOW when
- * the range wraps, or is pinned UINT_MAX times already; -ENOENT when it is
- * not wholly mapped; -EPERM for a write to memory not mapped writable;
- * -ENOMEM beyond RLIMIT_MEMLOCK; -EFAULT when the memory is gone; -EINTR
- * on a fatal signal.
+ * warns), or an IOVA page that is not one page of memory (where a mapping
+ * starts or ends inside a page); -EOVERFLOW when the range wraps, or is
+ * pinned UINT_MAX times already; -ENOENT when it is not wholly mapped;
+ * -EPERM for a write to memory not mapped writable; -ENOMEM beyond
+ * RLIMIT_MEMLOCK; -EFAULT when the memory is gone; -EINTR on a fatal
+ * signal.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
