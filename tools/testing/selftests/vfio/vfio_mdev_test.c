@@ -771,6 +771,8 @@ TEST(mdma_removal_takes_no_new_opener)
 	/* The file open already still works. */
 	EXPECT_EQ(0, vfio_region_rw(fd, 0, false, &info, sizeof(info),
 				    MDMA_REG_STATUS));
+	/* And the removal still waits for it. */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	close(fd);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
@@ -788,6 +790,7 @@ TEST(mdma_removal_takes_no_new_opener)
 		ASSERT_LT(0, pid);
 		EXPECT_TRUE(mdma_opens_stop(mdma_open_by_name, &group));
 		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 		close(fd);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
